@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);
+import{e as v,f as w,h as R,i as b,j as S,k,l as x,m as I,n as E,o as $}from"./chunks/chunk-ZTSOAWGZ.js";import{mkdir as C,readFile as U,writeFile as O}from"node:fs/promises";import f from"node:path";import{parseArgs as F}from"node:util";var T="app.kubernetes.io/managed-by",_="faas-deploy",A="faas-deploy.dev/function",D="faas-deploy.dev/pr",q="faas-deploy.dev/commit",B="faas-deploy.dev/run-url",M="networking.knative.dev/visibility";function N(e,t){let o={[T]:_,[A]:e.name};t.pullRequest!==void 0&&(o[D]=String(t.pullRequest)),e.visibility==="cluster-local"&&(o[M]="cluster-local");let n={};t.commit&&(n[q]=t.commit),t.runUrl&&(n[B]=t.runUrl);let a={};e.scale.min!==void 0&&(a["autoscaling.knative.dev/min-scale"]=String(e.scale.min)),e.scale.max!==void 0&&(a["autoscaling.knative.dev/max-scale"]=String(e.scale.max)),e.scale.target!==void 0&&(a["autoscaling.knative.dev/target"]=String(e.scale.target));let l={name:"function",image:t.image,ports:[{name:"http1",containerPort:8080}],readinessProbe:{httpGet:{path:"/_/health"}}},d=Object.entries(e.env).sort(([s],[p])=>s.localeCompare(p)).map(([s,p])=>({name:s,value:p}));d.length>0&&(l.env=d),e.secrets.length>0&&(l.envFrom=e.secrets.map(s=>({secretRef:{name:s}})));let i={};e.resources.cpu&&(i.cpu=e.resources.cpu),e.resources.memory&&(i.memory=e.resources.memory),Object.keys(i).length>0&&(l.resources={requests:i,...e.resources.memory?{limits:{memory:e.resources.memory}}:{}});let u={...e.concurrency!==void 0?{containerConcurrency:e.concurrency}:{},timeoutSeconds:I(e.timeoutSeconds).knativeTimeoutSeconds,containers:[l]};return t.imagePullSecret&&(u.imagePullSecrets=[{name:t.imagePullSecret}]),{apiVersion:"serving.knative.dev/v1",kind:"Service",metadata:{name:t.service,namespace:t.namespace,labels:o,annotations:n},spec:{template:{metadata:{labels:{[A]:e.name},...Object.keys(a).length>0?{annotations:a}:{}},spec:u}}}}var P=`Usage: faas-deploy plan [options]
+
+Plans what faas-deploy would build and deploy, without a cluster or a registry.
+
+Options:
+  --repo DIR             repository root (default: .)
+  --functions-dir DIR    functions directory inside the repository (default: functions)
+  --base REV --head REV  compare these revisions to find changed functions
+  --event-name NAME      a GitHub event name (push, pull_request, workflow_dispatch) ...
+  --event-path FILE      ... and its payload, to plan exactly as the action would
+  --registry REGISTRY    registry prefix for image names (default: localhost:5000)
+  --namespace NS         namespace for the rendered Services (default: default)
+  --json                 print the plan as JSON on stdout, and nothing else
+  --out DIR              write DIR/<fn>/Dockerfile and DIR/<fn>/service.yaml
+  -h, --help             show this help
+
+Exit status: 0 success, 1 invalid repository or manifest, 2 wrong usage.`,c=class extends Error{};function G(e){let t;try{t=F({args:[...e],allowPositionals:!0,strict:!0,options:{repo:{type:"string",default:"."},"functions-dir":{type:"string",default:"functions"},base:{type:"string"},head:{type:"string"},"event-name":{type:"string"},"event-path":{type:"string"},registry:{type:"string",default:"localhost:5000"},namespace:{type:"string",default:"default"},json:{type:"boolean",default:!1},out:{type:"string"},help:{type:"boolean",short:"h",default:!1}}})}catch(a){throw new c(v(a))}let{values:o,positionals:n}=t;if(o.help)return{help:!0};if(n[0]!=="plan"||n.length>1)throw new c(n.length===0?'Missing command "plan".':`Unknown command "${n.join(" ")}".`);if(o.base===void 0!=(o.head===void 0))throw new c("--base and --head go together.");if(o["event-name"]===void 0!=(o["event-path"]===void 0))throw new c("--event-name and --event-path go together.");return{help:!1,values:o}}function V(e,t){return{mode:e.mode,base:e.base??null,head:e.head??null,functions:e.functions.map(o=>({name:o.name,directory:o.directory,runtime:o.spec?.runtime??null,watchdog:o.spec?.watchdog??null,changed:o.changed,action:o.action,service:o.service,image:t.get(o.name)??null}))}}async function j(e,t){let o;try{o=G(e)}catch(a){if(a instanceof c)return t.stderr(`faas-deploy: ${a.message}
+
+${P}
+`),2;throw a}if(o.help)return t.stdout(`${P}
+`),0;let n=o.values;try{let a=f.resolve(n.repo),l=n["functions-dir"].replace(/\/+$/,""),d={name:""};if(n["event-name"]&&n["event-path"]){let r=JSON.parse(await U(n["event-path"],"utf8"));d=R(n["event-name"],r)}let i=n.base&&n.head?{base:n.base,head:n.head}:void 0,u=await x({repoRoot:a,settings:{mode:"auto",functionsDir:l,deployAllOn:[],deployBranches:[],functions:void 0},defaultWatchdog:"classic",event:d,runner:k,...i?{revisions:i}:{},planAll:!i&&d.name===""});if(!u.ok){for(let r of u.problems)t.stderr(`faas-deploy: ${S(r)}
+`);return 1}let s={...u.plan,dryRun:!0},p=w(n.registry),y=await E(a,s,$({}),p,r=>r.spec!==void 0),h=new Map(s.functions.filter(r=>r.action==="deploy"||r.action==="preview").flatMap(r=>{let m=y.get(r.name)?.image;return m?[[r.name,m]]:[]}));if(n.out)for(let r of s.functions){let m=y.get(r.name);if(!r.spec||!m)continue;let g=f.join(n.out,r.name);await C(g,{recursive:!0}),await O(f.join(g,"Dockerfile"),m.dockerfile);let L=N(r.spec,{service:r.service,namespace:n.namespace,image:m.image,...s.pullRequest!==void 0?{pullRequest:s.pullRequest}:{},...s.head?{commit:s.head}:{}});await O(f.join(g,"service.yaml"),b(L,{lineWidth:-1}))}if(n.json)t.stdout(`${JSON.stringify(V(s,h),null,2)}
+`);else{t.stdout(`faas-deploy plan: mode ${s.mode}${s.base?`, ${s.base.slice(0,12)}..${s.head?.slice(0,12)??""}`:""}
+`);for(let r of s.functions)t.stdout(`  ${r.name.padEnd(24)} ${r.action.padEnd(8)} ${r.service.padEnd(28)} ${h.get(r.name)??r.reason??""}
+`);for(let r of s.notes)t.stdout(`  note: ${r}
+`);n.out&&t.stdout(`Wrote Dockerfile and service.yaml per function to ${n.out}
+`)}return 0}catch(a){return t.stderr(`faas-deploy: ${v(a)}
+`),1}}process.exitCode=await j(process.argv.slice(2),{stdout:e=>process.stdout.write(e),stderr:e=>process.stderr.write(e)});

@@ -1,0 +1,56 @@
+// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, reproducibly:
+// the same sources and lockfile give the same bytes. Heavy stages are split into lazily loaded
+// chunks (dist/chunks/) so that start-up only pays for what a run uses. Also writes
+// dist/licenses.txt for every bundled package.
+import { build } from 'esbuild';
+import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dist = path.join(root, 'dist');
+await rm(dist, { recursive: true, force: true });
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { index: 'src/index.ts', cli: 'src/cli-entry.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  minify: true,
+  keepNames: false,
+  legalComments: 'none',
+  sourcemap: false,
+  metafile: true,
+  logLevel: 'warning',
+  banner: {
+    js: "import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);",
+  },
+});
+
+// The CLI is an executable: add the shebang to its entry file.
+const cliPath = path.join(dist, 'cli.js');
+await writeFile(cliPath, `#!/usr/bin/env node\n${await readFile(cliPath, 'utf8')}`, { mode: 0o755 });
+
+// Licences of every bundled package.
+const packages = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (match) packages.add(input.slice(0, input.indexOf(match[1]) + match[1].length));
+}
+const sections = [];
+for (const dir of [...packages].sort()) {
+  const pkg = JSON.parse(await readFile(path.join(root, dir, 'package.json'), 'utf8'));
+  const files = (await readdir(path.join(root, dir))).filter((f) => /^(licen[cs]e|copying)/i.test(f)).sort();
+  const text = files.length > 0 ? await readFile(path.join(root, dir, files[0]), 'utf8') : '(no licence file shipped)';
+  sections.push(`${pkg.name}@${pkg.version}\n${typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license)}\n${text.trim()}\n`);
+}
+await writeFile(path.join(dist, 'licenses.txt'), `${sections.join('\n---\n\n')}`);
+
+const sizes = Object.entries(result.metafile.outputs)
+  .map(([file, info]) => `${file} ${(info.bytes / 1024).toFixed(1)} KiB`)
+  .join('\n');
+console.log(sizes);

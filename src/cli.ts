@@ -1,0 +1,179 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { dump } from 'js-yaml';
+import { normaliseRegistry } from './inputs.js';
+import { readEventInfo, type EventInfo } from './plan/event.js';
+import { planRepository } from './plan/index.js';
+import { formatProblem } from './plan/manifest.js';
+import { packagePlan } from './package/index.js';
+import { resolveBaseImages } from './package/base-images.js';
+import { renderService } from './deploy/render-service.js';
+import { describeError } from './util/errors.js';
+import { processRunner } from './util/exec.js';
+import type { Plan } from './plan/types.js';
+
+export const USAGE = `Usage: faas-deploy plan [options]
+
+Plans what faas-deploy would build and deploy, without a cluster or a registry.
+
+Options:
+  --repo DIR             repository root (default: .)
+  --functions-dir DIR    functions directory inside the repository (default: functions)
+  --base REV --head REV  compare these revisions to find changed functions
+  --event-name NAME      a GitHub event name (push, pull_request, workflow_dispatch) ...
+  --event-path FILE      ... and its payload, to plan exactly as the action would
+  --registry REGISTRY    registry prefix for image names (default: localhost:5000)
+  --namespace NS         namespace for the rendered Services (default: default)
+  --json                 print the plan as JSON on stdout, and nothing else
+  --out DIR              write DIR/<fn>/Dockerfile and DIR/<fn>/service.yaml
+  -h, --help             show this help
+
+Exit status: 0 success, 1 invalid repository or manifest, 2 wrong usage.`;
+
+class UsageError extends Error {}
+
+interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+function parseCommandLine(argv: readonly string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        repo: { type: 'string', default: '.' },
+        'functions-dir': { type: 'string', default: 'functions' },
+        base: { type: 'string' },
+        head: { type: 'string' },
+        'event-name': { type: 'string' },
+        'event-path': { type: 'string' },
+        registry: { type: 'string', default: 'localhost:5000' },
+        namespace: { type: 'string', default: 'default' },
+        json: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(describeError(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true as const };
+  if (positionals[0] !== 'plan' || positionals.length > 1) {
+    throw new UsageError(positionals.length === 0 ? 'Missing command "plan".' : `Unknown command "${positionals.join(' ')}".`);
+  }
+  if ((values.base === undefined) !== (values.head === undefined)) {
+    throw new UsageError('--base and --head go together.');
+  }
+  if ((values['event-name'] === undefined) !== (values['event-path'] === undefined)) {
+    throw new UsageError('--event-name and --event-path go together.');
+  }
+  return { help: false as const, values };
+}
+
+/** The plan as the CLI's --json prints it (DESIGN.md §9). */
+export function planJson(plan: Plan, images: ReadonlyMap<string, string>): unknown {
+  return {
+    mode: plan.mode,
+    base: plan.base ?? null,
+    head: plan.head ?? null,
+    functions: plan.functions.map((fn) => ({
+      name: fn.name,
+      directory: fn.directory,
+      runtime: fn.spec?.runtime ?? null,
+      watchdog: fn.spec?.watchdog ?? null,
+      changed: fn.changed,
+      action: fn.action,
+      service: fn.service,
+      image: images.get(fn.name) ?? null,
+    })),
+  };
+}
+
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  let command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`faas-deploy: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (command.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const options = command.values;
+  try {
+    const repoRoot = path.resolve(options.repo);
+    const functionsDir = options['functions-dir'].replace(/\/+$/, '');
+    let event: EventInfo = { name: '' };
+    if (options['event-name'] && options['event-path']) {
+      const payload = JSON.parse(await readFile(options['event-path'], 'utf8')) as unknown;
+      event = readEventInfo(options['event-name'], payload);
+    }
+    const revisions = options.base && options.head ? { base: options.base, head: options.head } : undefined;
+    const result = await planRepository({
+      repoRoot,
+      settings: { mode: 'auto', functionsDir, deployAllOn: [], deployBranches: [], functions: undefined },
+      defaultWatchdog: 'classic',
+      event,
+      runner: processRunner,
+      ...(revisions ? { revisions } : {}),
+      planAll: !revisions && event.name === '',
+    });
+    if (!result.ok) {
+      for (const problem of result.problems) io.stderr(`faas-deploy: ${formatProblem(problem)}\n`);
+      return 1;
+    }
+    const plan = { ...result.plan, dryRun: true };
+    const registry = normaliseRegistry(options.registry);
+    const packaged = await packagePlan(repoRoot, plan, resolveBaseImages({}), registry, (fn) => fn.spec !== undefined);
+    const images = new Map(
+      plan.functions.filter((fn) => fn.action === 'deploy' || fn.action === 'preview').flatMap((fn) => {
+        const image = packaged.get(fn.name)?.image;
+        return image ? [[fn.name, image] as const] : [];
+      }),
+    );
+
+    if (options.out) {
+      for (const fn of plan.functions) {
+        const entry = packaged.get(fn.name);
+        if (!fn.spec || !entry) continue;
+        const dir = path.join(options.out, fn.name);
+        await mkdir(dir, { recursive: true });
+        await writeFile(path.join(dir, 'Dockerfile'), entry.dockerfile);
+        const service = renderService(fn.spec, {
+          service: fn.service,
+          namespace: options.namespace,
+          image: entry.image,
+          ...(plan.pullRequest !== undefined ? { pullRequest: plan.pullRequest } : {}),
+          ...(plan.head ? { commit: plan.head } : {}),
+        });
+        await writeFile(path.join(dir, 'service.yaml'), dump(service, { lineWidth: -1 }));
+      }
+    }
+
+    if (options.json) {
+      io.stdout(`${JSON.stringify(planJson(plan, images), null, 2)}\n`);
+    } else {
+      io.stdout(`faas-deploy plan: mode ${plan.mode}${plan.base ? `, ${plan.base.slice(0, 12)}..${plan.head?.slice(0, 12) ?? ''}` : ''}\n`);
+      for (const fn of plan.functions) {
+        io.stdout(`  ${fn.name.padEnd(24)} ${fn.action.padEnd(8)} ${fn.service.padEnd(28)} ${images.get(fn.name) ?? fn.reason ?? ''}\n`);
+      }
+      for (const note of plan.notes) io.stdout(`  note: ${note}\n`);
+      if (options.out) io.stdout(`Wrote Dockerfile and service.yaml per function to ${options.out}\n`);
+    }
+    return 0;
+  } catch (error) {
+    io.stderr(`faas-deploy: ${describeError(error)}\n`);
+    return 1;
+  }
+}

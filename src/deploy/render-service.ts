@@ -1,0 +1,91 @@
+import type { FunctionSpec } from '../plan/types.js';
+import { requestTimeouts } from '../package/render-dockerfile.js';
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'faas-deploy';
+export const FUNCTION_LABEL = 'faas-deploy.dev/function';
+export const PR_LABEL = 'faas-deploy.dev/pr';
+export const COMMIT_ANNOTATION = 'faas-deploy.dev/commit';
+export const RUN_URL_ANNOTATION = 'faas-deploy.dev/run-url';
+export const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
+
+export interface ServiceTarget {
+  service: string;
+  namespace: string;
+  /** Image reference, by digest once it is known (…@sha256:…). */
+  image: string;
+  pullRequest?: number;
+  commit?: string;
+  runUrl?: string;
+  imagePullSecret?: string;
+}
+
+/** A Knative Service object (serving.knative.dev/v1) as faas-deploy applies it. */
+export type KnativeService = {
+  apiVersion: 'serving.knative.dev/v1';
+  kind: 'Service';
+  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: { template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } };
+};
+
+/**
+ * Renders the Service for a function. Only fields Knative's webhook accepts are written
+ * (../shared/fixtures/NOTES.md §1): autoscaling annotations on the revision template, one port,
+ * no reserved environment variables.
+ */
+export function renderService(spec: FunctionSpec, target: ServiceTarget): KnativeService {
+  const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY, [FUNCTION_LABEL]: spec.name };
+  if (target.pullRequest !== undefined) labels[PR_LABEL] = String(target.pullRequest);
+  if (spec.visibility === 'cluster-local') labels[VISIBILITY_LABEL] = 'cluster-local';
+
+  const annotations: Record<string, string> = {};
+  if (target.commit) annotations[COMMIT_ANNOTATION] = target.commit;
+  if (target.runUrl) annotations[RUN_URL_ANNOTATION] = target.runUrl;
+
+  const scaling: Record<string, string> = {};
+  if (spec.scale.min !== undefined) scaling['autoscaling.knative.dev/min-scale'] = String(spec.scale.min);
+  if (spec.scale.max !== undefined) scaling['autoscaling.knative.dev/max-scale'] = String(spec.scale.max);
+  if (spec.scale.target !== undefined) scaling['autoscaling.knative.dev/target'] = String(spec.scale.target);
+
+  const container: Record<string, unknown> = {
+    name: 'function',
+    image: target.image,
+    ports: [{ name: 'http1', containerPort: 8080 }],
+    // Both watchdogs answer /_/health once the function can take requests.
+    readinessProbe: { httpGet: { path: '/_/health' } },
+  };
+  const env = Object.entries(spec.env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => ({ name, value }));
+  if (env.length > 0) container['env'] = env;
+  if (spec.secrets.length > 0) container['envFrom'] = spec.secrets.map((name) => ({ secretRef: { name } }));
+  const requests: Record<string, string> = {};
+  if (spec.resources.cpu) requests['cpu'] = spec.resources.cpu;
+  if (spec.resources.memory) requests['memory'] = spec.resources.memory;
+  if (Object.keys(requests).length > 0) {
+    // Memory is limited at the request (a function over it is restarted); CPU is not, to avoid throttling.
+    container['resources'] = { requests, ...(spec.resources.memory ? { limits: { memory: spec.resources.memory } } : {}) };
+  }
+
+  const podSpec: Record<string, unknown> = {
+    ...(spec.concurrency !== undefined ? { containerConcurrency: spec.concurrency } : {}),
+    timeoutSeconds: requestTimeouts(spec.timeoutSeconds).knativeTimeoutSeconds,
+    containers: [container],
+  };
+  if (target.imagePullSecret) podSpec['imagePullSecrets'] = [{ name: target.imagePullSecret }];
+
+  return {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: target.service, namespace: target.namespace, labels, annotations },
+    spec: {
+      template: {
+        metadata: {
+          labels: { [FUNCTION_LABEL]: spec.name },
+          ...(Object.keys(scaling).length > 0 ? { annotations: scaling } : {}),
+        },
+        spec: podSpec,
+      },
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import * as core from '@actions/core';
+import { readInputs, type InputSource } from './inputs.js';
+import { readEventInfo } from './plan/event.js';
+import { planRepository } from './plan/index.js';
+import { formatProblem } from './plan/manifest.js';
+import { packagePlan } from './package/index.js';
+import { resolveBaseImages } from './package/base-images.js';
+import { collectOutputs, plannedOutcomes, type ActionOutputs } from './report/outputs.js';
+import { renderSummary } from './report/summary.js';
+import { describeError, UserError } from './util/errors.js';
+import { processRunner } from './util/exec.js';
+
+/** Inputs from the runner's INPUT_* variables. */
+const runnerInputs: InputSource = {
+  get: (name) => core.getInput(name, { trimWhitespace: false }),
+  secret: (value) => core.setSecret(value),
+};
+
+async function readEventPayload(file: string | undefined): Promise<unknown> {
+  if (!file) return {};
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw new Error(`Could not read the event payload at GITHUB_EVENT_PATH (${file}): ${describeError(error)}`);
+  }
+}
+
+function writeOutputs(outputs: ActionOutputs): void {
+  core.setOutput('functions', JSON.stringify(outputs.functions));
+  core.setOutput('urls', JSON.stringify(outputs.urls));
+  core.setOutput('changed', JSON.stringify(outputs.changed));
+  if (outputs.commentId !== undefined) core.setOutput('comment-id', String(outputs.commentId));
+}
+
+/** The action: inputs → plan → package → build → deploy → report. */
+export async function run(): Promise<void> {
+  try {
+    const inputs = readInputs(runnerInputs);
+    const eventName = process.env['GITHUB_EVENT_NAME'] ?? '';
+    const event = readEventInfo(eventName, await readEventPayload(process.env['GITHUB_EVENT_PATH']), {
+      ...(process.env['GITHUB_REF'] ? { ref: process.env['GITHUB_REF'] } : {}),
+      ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}),
+    });
+    const repoRoot = process.env['GITHUB_WORKSPACE'] || process.cwd();
+
+    const result = await planRepository({
+      repoRoot,
+      settings: inputs,
+      defaultWatchdog: inputs.watchdog,
+      event,
+      runner: processRunner,
+    });
+    if (!result.ok) {
+      for (const problem of result.problems) {
+        core.error(formatProblem(problem), {
+          title: 'Invalid function',
+          file: problem.file,
+          ...(problem.line ? { startLine: problem.line } : {}),
+          ...(problem.column ? { startColumn: problem.column } : {}),
+        });
+      }
+      core.setFailed(`${result.problems.length} problem(s) in the functions under ${inputs.functionsDir}/; see the annotations.`);
+      return;
+    }
+    const plan = result.plan;
+    for (const note of plan.notes) core.notice(note);
+
+    const packaged = await packagePlan(repoRoot, plan, resolveBaseImages(inputs.baseImages), inputs.registry);
+    const images = new Map([...packaged].map(([name, entry]) => [name, entry.image]));
+
+    if (!plan.dryRun) {
+      throw new UserError(
+        `Mode "${plan.mode}" needs the build and deploy stages, which this version does not include yet; set "mode: plan".`,
+      );
+    }
+    const outcomes = plannedOutcomes(plan, images);
+    writeOutputs(collectOutputs(plan, outcomes));
+    await core.summary.addRaw(renderSummary(plan, outcomes)).write();
+    core.info(`Planned ${plan.functions.length} function(s): ${plan.functions.map((fn) => `${fn.name} → ${fn.action}`).join(', ') || 'none'}.`);
+  } catch (error) {
+    core.setFailed(describeError(error));
+  }
+}

@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import type { ContextEntry } from './build-context.js';
+
+/**
+ * The image tag for a build: a hash of the build context (relative paths, executable bits, bytes,
+ * sorted), the rendered Dockerfile and the template version. The same inputs give the same tag on
+ * every machine; any change to them gives another.
+ */
+export function contentTag(entries: readonly ContextEntry[], dockerfile: string, templateVersion: string): string {
+  const hash = createHash('sha256');
+  const field = (value: string | Buffer): void => {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    hash.update(`${bytes.length}:`);
+    hash.update(bytes);
+  };
+  field('faas-deploy/content-tag/1');
+  field(templateVersion);
+  field(dockerfile);
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const entry of sorted) {
+    field(entry.path);
+    field(entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f');
+    field(entry.data);
+  }
+  return `ctx-${hash.digest('hex').slice(0, 32)}`;
+}

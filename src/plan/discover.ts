@@ -1,0 +1,125 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseManifest } from './manifest.js';
+import { detectRuntime } from './runtime.js';
+import { parseDurationSeconds } from '../util/duration.js';
+import type { FunctionSpec, ManifestProblem, Watchdog } from './types.js';
+
+export const MANIFEST_FILE = 'function.yaml';
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+
+/** What discovery needs to know about one candidate directory. */
+export interface FunctionDirectory {
+  /** Relative to the repository root, forward slashes. */
+  directory: string;
+  /** Names of the regular files directly inside it. */
+  files: Set<string>;
+  manifestText?: string;
+}
+
+/** Reads the candidate directories directly under the functions directory. */
+export async function scanFunctionsDir(repoRoot: string, functionsDir: string): Promise<FunctionDirectory[]> {
+  const root = path.join(repoRoot, functionsDir);
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const directories = entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
+  return Promise.all(
+    directories.map(async (name) => {
+      const children = await readdir(path.join(root, name), { withFileTypes: true });
+      const files = new Set(children.filter((child) => child.isFile()).map((child) => child.name));
+      const directory = path.posix.join(functionsDir.split(path.sep).join('/'), name);
+      const manifestText = files.has(MANIFEST_FILE)
+        ? await readFile(path.join(root, name, MANIFEST_FILE), 'utf8')
+        : undefined;
+      return { directory, files, ...(manifestText === undefined ? {} : { manifestText }) };
+    }),
+  );
+}
+
+export interface DiscoveryResult {
+  functions: FunctionSpec[];
+  problems: ManifestProblem[];
+}
+
+/**
+ * Turns candidate directories into function specs: a directory is a function when it holds a
+ * function.yaml or a recognised runtime. Invalid manifests and duplicate names are problems.
+ */
+export function buildFunctionSpecs(
+  directories: readonly FunctionDirectory[],
+  defaults: { watchdog: Watchdog },
+): DiscoveryResult {
+  const functions: FunctionSpec[] = [];
+  const problems: ManifestProblem[] = [];
+  const byName = new Map<string, FunctionSpec>();
+
+  for (const candidate of directories) {
+    const manifestPath = `${candidate.directory}/${MANIFEST_FILE}`;
+    const parsed =
+      candidate.manifestText === undefined ? { manifest: {}, problems: [] } : parseManifest(candidate.manifestText, manifestPath);
+    problems.push(...parsed.problems);
+    const manifest = parsed.manifest;
+    if (!manifest) continue;
+
+    const runtime = manifest.runtime ?? detectRuntime(candidate.files);
+    if (!runtime) {
+      if (candidate.manifestText !== undefined) {
+        problems.push({
+          file: manifestPath,
+          field: 'runtime',
+          message:
+            'is missing and no runtime could be detected (go.mod, package.json, requirements.txt, pyproject.toml, handler.py, main.py or Dockerfile)',
+        });
+      }
+      continue;
+    }
+
+    const name = manifest.name ?? path.posix.basename(candidate.directory);
+    if (manifest.name === undefined && (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 39)) {
+      problems.push({
+        file: candidate.directory,
+        field: 'name',
+        message: `directory name "${name}" is not a valid function name (DNS-1035 label of at most 39 characters); rename the directory or set "name" in ${MANIFEST_FILE}`,
+      });
+      continue;
+    }
+    const clash = byName.get(name);
+    if (clash) {
+      problems.push({
+        file: candidate.manifestText !== undefined ? manifestPath : candidate.directory,
+        field: 'name',
+        message: `function name "${name}" is already used by ${clash.directory}`,
+      });
+      continue;
+    }
+
+    const spec: FunctionSpec = {
+      name,
+      directory: candidate.directory,
+      runtime,
+      watchdog: manifest.watchdog ?? defaults.watchdog,
+      ...(candidate.manifestText === undefined ? {} : { manifestPath }),
+      env: Object.fromEntries(Object.entries(manifest.env ?? {}).map(([key, value]) => [key, String(value)])),
+      secrets: manifest.secrets ?? [],
+      scale: manifest.scale ?? {},
+      ...(manifest.concurrency === undefined ? {} : { concurrency: manifest.concurrency }),
+      timeoutSeconds:
+        manifest.timeout === undefined
+          ? DEFAULT_TIMEOUT_SECONDS
+          : (parseDurationSeconds(String(manifest.timeout)) ?? DEFAULT_TIMEOUT_SECONDS),
+      resources: manifest.resources ?? {},
+      visibility: manifest.visibility ?? 'public',
+    };
+    byName.set(name, spec);
+    functions.push(spec);
+  }
+  return { functions, problems };
+}
