@@ -45,8 +45,11 @@ const sections = [];
 for (const dir of [...packages].sort()) {
   const pkg = JSON.parse(await readFile(path.join(root, dir, 'package.json'), 'utf8'));
   const files = (await readdir(path.join(root, dir))).filter((f) => /^(licen[cs]e|copying)/i.test(f)).sort();
-  const text = files.length > 0 ? await readFile(path.join(root, dir, files[0]), 'utf8') : '(no licence file shipped)';
-  sections.push(`${pkg.name}@${pkg.version}\n${typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license)}\n${text.trim()}\n`);
+  const text =
+    files.length > 0 ? await readFile(path.join(root, dir, files[0]), 'utf8') : '(no licence file shipped)';
+  sections.push(
+    `${pkg.name}@${pkg.version}\n${typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license)}\n${text.trim()}\n`,
+  );
 }
 await writeFile(path.join(dist, 'licenses.txt'), `${sections.join('\n---\n\n')}`);
 

@@ -65,7 +65,9 @@ function parseCommandLine(argv: readonly string[]) {
   const { values, positionals } = parsed;
   if (values.help) return { help: true as const };
   if (positionals[0] !== 'plan' || positionals.length > 1) {
-    throw new UsageError(positionals.length === 0 ? 'Missing command "plan".' : `Unknown command "${positionals.join(' ')}".`);
+    throw new UsageError(
+      positionals.length === 0 ? 'Missing command "plan".' : `Unknown command "${positionals.join(' ')}".`,
+    );
   }
   if ((values.base === undefined) !== (values.head === undefined)) {
     throw new UsageError('--base and --head go together.');
@@ -135,12 +137,20 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     const plan = { ...result.plan, dryRun: true };
     const registry = normaliseRegistry(options.registry);
-    const packaged = await packagePlan(repoRoot, plan, resolveBaseImages({}), registry, (fn) => fn.spec !== undefined);
+    const packaged = await packagePlan(
+      repoRoot,
+      plan,
+      resolveBaseImages({}),
+      registry,
+      (fn) => fn.spec !== undefined,
+    );
     const images = new Map(
-      plan.functions.filter((fn) => fn.action === 'deploy' || fn.action === 'preview').flatMap((fn) => {
-        const image = packaged.get(fn.name)?.image;
-        return image ? [[fn.name, image] as const] : [];
-      }),
+      plan.functions
+        .filter((fn) => fn.action === 'deploy' || fn.action === 'preview')
+        .flatMap((fn) => {
+          const image = packaged.get(fn.name)?.image;
+          return image ? [[fn.name, image] as const] : [];
+        }),
     );
 
     if (options.out) {
@@ -164,9 +174,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     if (options.json) {
       io.stdout(`${JSON.stringify(planJson(plan, images), null, 2)}\n`);
     } else {
-      io.stdout(`faas-deploy plan: mode ${plan.mode}${plan.base ? `, ${plan.base.slice(0, 12)}..${plan.head?.slice(0, 12) ?? ''}` : ''}\n`);
+      io.stdout(
+        `faas-deploy plan: mode ${plan.mode}${plan.base ? `, ${plan.base.slice(0, 12)}..${plan.head?.slice(0, 12) ?? ''}` : ''}\n`,
+      );
       for (const fn of plan.functions) {
-        io.stdout(`  ${fn.name.padEnd(24)} ${fn.action.padEnd(8)} ${fn.service.padEnd(28)} ${images.get(fn.name) ?? fn.reason ?? ''}\n`);
+        io.stdout(
+          `  ${fn.name.padEnd(24)} ${fn.action.padEnd(8)} ${fn.service.padEnd(28)} ${images.get(fn.name) ?? fn.reason ?? ''}\n`,
+        );
       }
       for (const note of plan.notes) io.stdout(`  note: ${note}\n`);
       if (options.out) io.stdout(`Wrote Dockerfile and service.yaml per function to ${options.out}\n`);

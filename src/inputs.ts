@@ -138,7 +138,9 @@ export function readInputs(source: InputSource): Inputs {
 
   const namespace = get('namespace') || 'default';
   if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
-    throw new UserError(`Input "namespace" must be a Kubernetes namespace name (DNS label); got "${namespace}".`);
+    throw new UserError(
+      `Input "namespace" must be a Kubernetes namespace name (DNS label); got "${namespace}".`,
+    );
   }
 
   const waitTimeout = get('wait-timeout') || '5m';
@@ -151,7 +153,8 @@ export function readInputs(source: InputSource): Inputs {
   const registryPassword = source.get('registry-password');
   const kubeconfig = source.get('kubeconfig');
   const githubToken = source.get('github-token');
-  for (const secret of [registryPassword, kubeconfig, githubToken]) if (secret.trim() !== '') source.secret(secret);
+  for (const secret of [registryPassword, kubeconfig, githubToken])
+    if (secret.trim() !== '') source.secret(secret);
 
   return {
     functionsDir: functionsDir.replace(/\/+$/, ''),

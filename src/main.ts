@@ -14,7 +14,7 @@ import { processRunner } from './util/exec.js';
 /** Inputs from the runner's INPUT_* variables. */
 const runnerInputs: InputSource = {
   get: (name) => core.getInput(name, { trimWhitespace: false }),
-  secret: (value) => core.setSecret(value),
+  secret: (value) => { core.setSecret(value); },
 };
 
 async function readEventPayload(file: string | undefined): Promise<unknown> {
@@ -22,7 +22,10 @@ async function readEventPayload(file: string | undefined): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as unknown;
   } catch (error) {
-    throw new Error(`Could not read the event payload at GITHUB_EVENT_PATH (${file}): ${describeError(error)}`);
+    throw new Error(
+      `Could not read the event payload at GITHUB_EVENT_PATH (${file}): ${describeError(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -60,7 +63,9 @@ export async function run(): Promise<void> {
           ...(problem.column ? { startColumn: problem.column } : {}),
         });
       }
-      core.setFailed(`${result.problems.length} problem(s) in the functions under ${inputs.functionsDir}/; see the annotations.`);
+      core.setFailed(
+        `${result.problems.length} problem(s) in the functions under ${inputs.functionsDir}/; see the annotations.`,
+      );
       return;
     }
     const plan = result.plan;
@@ -77,7 +82,9 @@ export async function run(): Promise<void> {
     const outcomes = plannedOutcomes(plan, images);
     writeOutputs(collectOutputs(plan, outcomes));
     await core.summary.addRaw(renderSummary(plan, outcomes)).write();
-    core.info(`Planned ${plan.functions.length} function(s): ${plan.functions.map((fn) => `${fn.name} → ${fn.action}`).join(', ') || 'none'}.`);
+    core.info(
+      `Planned ${plan.functions.length} function(s): ${plan.functions.map((fn) => `${fn.name} → ${fn.action}`).join(', ') || 'none'}.`,
+    );
   } catch (error) {
     core.setFailed(describeError(error));
   }

@@ -24,8 +24,18 @@ export interface ServiceTarget {
 export type KnativeService = {
   apiVersion: 'serving.knative.dev/v1';
   kind: 'Service';
-  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
-  spec: { template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
+  spec: {
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: Record<string, unknown>;
+    };
+  };
 };
 
 /**
@@ -64,7 +74,10 @@ export function renderService(spec: FunctionSpec, target: ServiceTarget): Knativ
   if (spec.resources.memory) requests['memory'] = spec.resources.memory;
   if (Object.keys(requests).length > 0) {
     // Memory is limited at the request (a function over it is restarted); CPU is not, to avoid throttling.
-    container['resources'] = { requests, ...(spec.resources.memory ? { limits: { memory: spec.resources.memory } } : {}) };
+    container['resources'] = {
+      requests,
+      ...(spec.resources.memory ? { limits: { memory: spec.resources.memory } } : {}),
+    };
   }
 
   const podSpec: Record<string, unknown> = {

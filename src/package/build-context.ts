@@ -26,10 +26,20 @@ export async function readBuildContext(directory: string): Promise<ContextEntry[
         if (child.name === '.git') continue;
         await walk(rel);
       } else if (child.isSymbolicLink()) {
-        entries.push({ path: rel, kind: 'symlink', executable: false, data: Buffer.from(await readlink(full)) });
+        entries.push({
+          path: rel,
+          kind: 'symlink',
+          executable: false,
+          data: Buffer.from(await readlink(full)),
+        });
       } else if (child.isFile()) {
         const stat = await lstat(full);
-        entries.push({ path: rel, kind: 'file', executable: (stat.mode & 0o111) !== 0, data: await readFile(full) });
+        entries.push({
+          path: rel,
+          kind: 'file',
+          executable: (stat.mode & 0o111) !== 0,
+          data: await readFile(full),
+        });
       }
     }
   }

@@ -6,7 +6,11 @@ import type { ContextEntry } from './build-context.js';
  * sorted), the rendered Dockerfile and the template version. The same inputs give the same tag on
  * every machine; any change to them gives another.
  */
-export function contentTag(entries: readonly ContextEntry[], dockerfile: string, templateVersion: string): string {
+export function contentTag(
+  entries: readonly ContextEntry[],
+  dockerfile: string,
+  templateVersion: string,
+): string {
   const hash = createHash('sha256');
   const field = (value: string | Buffer): void => {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;

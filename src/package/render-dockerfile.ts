@@ -27,8 +27,10 @@ export function renderDockerfile(
   return fillTemplate(template.text, {
     templateVersion: TEMPLATE_VERSION,
     functionName: spec.name,
-    builderImage: spec.runtime === 'node' ? images.node : spec.runtime === 'python' ? images.python : images.builder,
-    runtimeImage: spec.runtime === 'node' ? images.node : spec.runtime === 'python' ? images.python : images.runtime,
+    builderImage:
+      spec.runtime === 'node' ? images.node : spec.runtime === 'python' ? images.python : images.builder,
+    runtimeImage:
+      spec.runtime === 'node' ? images.node : spec.runtime === 'python' ? images.python : images.runtime,
     watchdogImage: spec.watchdog === 'classic' ? images.watchdog : images.ofWatchdog,
     execTimeout: timeouts.exec,
     readTimeout: timeouts.read,

@@ -35,7 +35,10 @@ export async function loadTemplate(
     return { name, text: await readFile(path.join(root, name), 'utf8') };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`There is no template for runtime "${runtime}" with watchdog "${watchdog}" (templates/${name}).`);
+      throw new Error(
+        `There is no template for runtime "${runtime}" with watchdog "${watchdog}" (templates/${name}).`,
+        { cause: error },
+      );
     }
     throw error;
   }

@@ -34,7 +34,9 @@ export async function detectChanges(git: Git, event: EventInfo): Promise<ChangeD
         }
       }
       if (!base) {
-        notes.push('A new branch without a merge base with the default branch: every function counts as changed.');
+        notes.push(
+          'A new branch without a merge base with the default branch: every function counts as changed.',
+        );
         return { changes: 'all', head, notes };
       }
     } else if (await git.hasCommit(event.baseSha)) {
@@ -52,7 +54,9 @@ export async function detectChanges(git: Git, event: EventInfo): Promise<ChangeD
     }
     base = await git.mergeBase(event.baseSha, head);
     if (!base) {
-      notes.push('The pull request has no merge base with its base branch: every function counts as changed.');
+      notes.push(
+        'The pull request has no merge base with its base branch: every function counts as changed.',
+      );
       return { changes: 'all', head, notes };
     }
   } else {

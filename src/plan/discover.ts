@@ -64,7 +64,9 @@ export function buildFunctionSpecs(
   for (const candidate of directories) {
     const manifestPath = `${candidate.directory}/${MANIFEST_FILE}`;
     const parsed =
-      candidate.manifestText === undefined ? { manifest: {}, problems: [] } : parseManifest(candidate.manifestText, manifestPath);
+      candidate.manifestText === undefined
+        ? { manifest: {}, problems: [] }
+        : parseManifest(candidate.manifestText, manifestPath);
     problems.push(...parsed.problems);
     const manifest = parsed.manifest;
     if (!manifest) continue;

@@ -52,7 +52,11 @@ export function readEventInfo(
   const repoName = str(repository?.['name']);
   const ownerLogin = str(owner?.['login']) ?? str(owner?.['name']);
   if (repoName && ownerLogin) {
-    info.repository = { owner: ownerLogin, name: repoName, ...(str(repository?.['html_url']) ? { htmlUrl: str(repository?.['html_url']) } : {}) };
+    info.repository = {
+      owner: ownerLogin,
+      name: repoName,
+      ...(str(repository?.['html_url']) ? { htmlUrl: str(repository?.['html_url']) } : {}),
+    };
   }
 
   const ref = str(event['ref']) ?? env.ref;

@@ -32,7 +32,10 @@ export class Git {
   }
 
   async resolve(rev: string): Promise<string | undefined> {
-    const out = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], true);
+    const out = await this.git(
+      ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`],
+      true,
+    );
     return out?.trim() || undefined;
   }
 
@@ -44,10 +47,19 @@ export class Git {
   /** Files that differ between two commits, renames detected, NUL-separated so any file name is safe. */
   async diff(base: string, head: string): Promise<ChangedFile[]> {
     const out =
-      (await this.git(['diff', '--name-status', '-z', '--find-renames', '--no-ext-diff', base, head, '--'])) ?? '';
+      (await this.git([
+        'diff',
+        '--name-status',
+        '-z',
+        '--find-renames',
+        '--no-ext-diff',
+        base,
+        head,
+        '--',
+      ])) ?? '';
     const fields = out.split('\0');
     const files: ChangedFile[] = [];
-    for (let i = 0; i < fields.length - 1; ) {
+    for (let i = 0; i < fields.length - 1;) {
       const code = fields[i++] ?? '';
       const status = code.charAt(0) as ChangeStatus;
       if (status === 'R' || status === 'C') {

@@ -38,7 +38,10 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
       throw new Error(`Revision "${missing}" is not a commit in ${request.repoRoot}.`);
     }
     const files = await git.diff(base, head);
-    return { ok: true, plan: makePlan(request.settings, request.event, discovered.functions, { files }, { base, head }) };
+    return {
+      ok: true,
+      plan: makePlan(request.settings, request.event, discovered.functions, { files }, { base, head }),
+    };
   }
   const detected = await detectChanges(git, request.event);
   return {

@@ -41,7 +41,7 @@ function describe(error: ErrorObject): { pointer: string; message: string } {
         (parent === ''
           ? schema.properties
           : ((schema.properties as Record<string, { properties?: object }>)[parent.slice(1)]?.properties ??
-            {})) as object,
+            {})),
       );
       return {
         pointer: `${parent}/${field}`,
@@ -71,7 +71,10 @@ function describe(error: ErrorObject): { pointer: string; message: string } {
       }
       return { pointer: error.instancePath, message: error.message ?? 'is too long' };
     case 'propertyNames':
-      return { pointer: error.instancePath, message: 'has an invalid key (environment variable names: A-Z, 0-9, _)' };
+      return {
+        pointer: error.instancePath,
+        message: 'has an invalid key (environment variable names: A-Z, 0-9, _)',
+      };
     default:
       return { pointer: error.instancePath, message: error.message ?? error.keyword };
   }
@@ -127,7 +130,7 @@ export function parseManifest(
 
   const problems: ManifestProblem[] = validate(data).map((error) => {
     const { pointer, message } = describe(error);
-    return { file, field: fieldName(pointer) || undefined, ...locate(pointer), message } as ManifestProblem;
+    return { file, field: fieldName(pointer) || undefined, ...locate(pointer), message };
   });
 
   const manifest = data as FunctionManifest;
@@ -154,13 +157,20 @@ export function parseManifest(
   }
   if (problems.length === 0 && manifest.scale?.min !== undefined && manifest.scale.max) {
     if (manifest.scale.min > manifest.scale.max) {
-      problems.push({ file, field: 'scale.min', ...locate('/scale/min'), message: 'must not exceed scale.max' });
+      problems.push({
+        file,
+        field: 'scale.min',
+        ...locate('/scale/min'),
+        message: 'must not exceed scale.max',
+      });
     }
   }
   return problems.length > 0 ? { problems } : { manifest, problems };
 }
 
 export function formatProblem(problem: ManifestProblem): string {
-  const where = problem.line ? `${problem.file}:${problem.line}${problem.column ? `:${problem.column}` : ''}` : problem.file;
+  const where = problem.line
+    ? `${problem.file}:${problem.line}${problem.column ? `:${problem.column}` : ''}`
+    : problem.file;
   return `${where}: ${problem.field ? `field "${problem.field}" ` : ''}${problem.message}`;
 }

@@ -22,7 +22,10 @@ export function previewServiceName(name: string, pr: number): string {
 }
 
 /** The mode an event resolves to under input `mode` (DESIGN.md §3). */
-export function resolveMode(settings: Pick<PlanSettings, 'mode' | 'deployBranches'>, event: EventInfo): {
+export function resolveMode(
+  settings: Pick<PlanSettings, 'mode' | 'deployBranches'>,
+  event: EventInfo,
+): {
   mode: PlanMode;
   dryRun: boolean;
   why?: string;
@@ -34,7 +37,10 @@ export function resolveMode(settings: Pick<PlanSettings, 'mode' | 'deployBranche
         if (event.branch && branches.some((pattern) => path.posix.matchesGlob(event.branch ?? '', pattern))) {
           return { mode: 'deploy' };
         }
-        return { mode: 'plan', why: 'a push to a branch that is neither the default branch nor in deploy-branches' };
+        return {
+          mode: 'plan',
+          why: 'a push to a branch that is neither the default branch nor in deploy-branches',
+        };
       }
       case 'pull_request':
       case 'pull_request_target':
@@ -99,17 +105,27 @@ export function makePlan(
   if (why) notes.push(`Plan only: ${why}.`);
   const pr = event.pullRequest?.number;
   if ((mode === 'preview' || mode === 'cleanup') && pr === undefined) {
-    throw new UserError(`Mode "${mode}" needs a pull request number, but the ${event.name || 'given'} event has none.`);
+    throw new UserError(
+      `Mode "${mode}" needs a pull request number, but the ${event.name || 'given'} event has none.`,
+    );
   }
   const serviceFor = (name: string): string =>
     (mode === 'preview' || mode === 'cleanup') && pr !== undefined ? previewServiceName(name, pr) : name;
 
   let changed: (spec: FunctionSpec) => boolean;
   let deletedDirectories: string[] = [];
-  const selection = event.name === 'workflow_dispatch' ? (settings.functions ?? event.dispatchFunctions ?? 'all') : undefined;
+  const selection =
+    event.name === 'workflow_dispatch' ? (settings.functions ?? event.dispatchFunctions ?? 'all') : undefined;
   if (selection !== undefined) {
     const names =
-      selection === 'all' || selection === '' ? undefined : typeof selection === 'string' ? selection.split(',').map((s) => s.trim()).filter(Boolean) : selection;
+      selection === 'all' || selection === ''
+        ? undefined
+        : typeof selection === 'string'
+          ? selection
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : selection;
     if (names) {
       const unknown = names.filter((name) => !functions.some((fn) => fn.name === name));
       if (unknown.length > 0) {
@@ -145,7 +161,13 @@ export function makePlan(
 
   const planned: PlannedFunction[] = functions.map((spec) => {
     const isChanged = changed(spec);
-    const base = { name: spec.name, directory: spec.directory, spec, changed: isChanged, service: serviceFor(spec.name) };
+    const base = {
+      name: spec.name,
+      directory: spec.directory,
+      spec,
+      changed: isChanged,
+      service: serviceFor(spec.name),
+    };
     if (mode === 'cleanup') return { ...base, action: 'delete', reason: 'the pull request was closed' };
     if (mode === 'plan') return { ...base, action: 'skip', reason: why ?? 'plan only' };
     if (!isChanged) return { ...base, action: 'skip', reason: 'unchanged' };

@@ -22,5 +22,7 @@ export function codeSpan(text: string): string {
 
 /** A clickable URL when it is a plain http(s) URL, escaped text otherwise. */
 export function urlLink(url: string): string {
-  return /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/%-]*)?$/.test(url) ? `<${url}>` : escapeMarkdown(url);
+  return /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/%-]*)?$/.test(url)
+    ? `<${url}>`
+    : escapeMarkdown(url);
 }

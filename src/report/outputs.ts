@@ -36,7 +36,8 @@ export function plannedOutcomes(plan: Plan, images: ReadonlyMap<string, string>)
 
 export function collectOutputs(plan: Plan, outcomes: FunctionOutcome[], commentId?: number): ActionOutputs {
   const urls: Record<string, string> = {};
-  for (const outcome of outcomes) if (outcome.status === 'ready' && outcome.url) urls[outcome.name] = outcome.url;
+  for (const outcome of outcomes)
+    if (outcome.status === 'ready' && outcome.url) urls[outcome.name] = outcome.url;
   return {
     functions: outcomes,
     urls,

@@ -44,12 +44,11 @@ export const processRunner: CommandRunner = {
         options.onOutput?.(chunk.toString('utf8'));
       });
       child.on('error', reject);
-      child.on('close', (code, signal) =>
-        resolve({
+      child.on('close', (code, signal) => { resolve({
           exitCode: code ?? (signal ? 128 : 1),
           stdout: Buffer.concat(stdout).toString('utf8'),
           stderr: Buffer.concat(stderr).toString('utf8'),
-        }),
+        }); },
       );
       child.stdin.end(options.input ?? '');
     });
