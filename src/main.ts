@@ -14,7 +14,9 @@ import { processRunner } from './util/exec.js';
 /** Inputs from the runner's INPUT_* variables. */
 const runnerInputs: InputSource = {
   get: (name) => core.getInput(name, { trimWhitespace: false }),
-  secret: (value) => { core.setSecret(value); },
+  secret: (value) => {
+    core.setSecret(value);
+  },
 };
 
 async function readEventPayload(file: string | undefined): Promise<unknown> {

@@ -11,10 +11,13 @@ export interface ChangedFile {
 
 /** The git commands the plan stage needs; revisions and paths are always separate arguments. */
 export class Git {
-  constructor(
-    private readonly runner: CommandRunner,
-    readonly cwd: string,
-  ) {}
+  private readonly runner: CommandRunner;
+  readonly cwd: string;
+
+  constructor(runner: CommandRunner, cwd: string) {
+    this.runner = runner;
+    this.cwd = cwd;
+  }
 
   private async git(args: readonly string[], allowFailure = false): Promise<string | undefined> {
     const result = await this.runner.run('git', ['-c', 'core.quotepath=off', ...args], { cwd: this.cwd });

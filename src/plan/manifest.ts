@@ -38,10 +38,10 @@ function describe(error: ErrorObject): { pointer: string; message: string } {
       const field = String(params['additionalProperty']);
       const parent = error.instancePath;
       const allowed = Object.keys(
-        (parent === ''
+        parent === ''
           ? schema.properties
           : ((schema.properties as Record<string, { properties?: object }>)[parent.slice(1)]?.properties ??
-            {})),
+              {}),
       );
       return {
         pointer: `${parent}/${field}`,

@@ -1,11 +1,11 @@
 /** An error the user can act on: it names the file (and line) or the input that is wrong. */
 export class UserError extends Error {
   override name = 'UserError';
-  constructor(
-    message: string,
-    readonly location?: { file: string; line?: number; column?: number },
-  ) {
+  readonly location: { file: string; line?: number; column?: number } | undefined;
+
+  constructor(message: string, location?: { file: string; line?: number; column?: number }) {
     super(message);
+    this.location = location;
   }
 }
 

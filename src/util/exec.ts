@@ -44,12 +44,13 @@ export const processRunner: CommandRunner = {
         options.onOutput?.(chunk.toString('utf8'));
       });
       child.on('error', reject);
-      child.on('close', (code, signal) => { resolve({
+      child.on('close', (code, signal) => {
+        resolve({
           exitCode: code ?? (signal ? 128 : 1),
           stdout: Buffer.concat(stdout).toString('utf8'),
           stderr: Buffer.concat(stderr).toString('utf8'),
-        }); },
-      );
+        });
+      });
       child.stdin.end(options.input ?? '');
     });
   },
@@ -58,11 +59,14 @@ export const processRunner: CommandRunner = {
 /** Thrown when a command exits non-zero; carries the command and its stderr. */
 export class CommandError extends Error {
   override name = 'CommandError';
-  constructor(
-    readonly command: string,
-    readonly args: readonly string[],
-    readonly result: CommandResult,
-  ) {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly result: CommandResult;
+
+  constructor(command: string, args: readonly string[], result: CommandResult) {
     super(`${command} ${args[0] ?? ''} exited with ${result.exitCode}: ${result.stderr.trim().slice(-2000)}`);
+    this.command = command;
+    this.args = args;
+    this.result = result;
   }
 }
