@@ -1,0 +1,309 @@
+// Knative Serving controller STAND-IN for the test environment (scripts/test-env/kube.sh starts it).
+// This is not Knative: there is no kubelet, no networking layer and no webhook. It watches Knative
+// Services on the real kube-apiserver and writes the objects and statuses the real controllers write
+// (Configuration, Route, Revision named `<name>-0000N`, digest resolution against the registry named
+// in the image, Service status through /status), so that a client's apply → wait-for-Ready logic meets
+// the real shapes. The status decisions live in knative-serving-logic.ts (pure, unit-tested).
+//
+//   node test/standins/knative-serving-standin.ts --kubeconfig <admin kubeconfig>
+import {
+  beginReconcileStatus,
+  revisionInfoFromStatus,
+  revisionNameFor,
+  revisionResolvedStatus,
+  revisionResolvingStatus,
+  serviceStatus,
+  type DigestAnswer,
+  type KService,
+  type RevisionInfo,
+  type RevisionStatus,
+  type ServiceStatus,
+} from './knative-serving-logic.ts';
+import { credentialsFromDockerConfig, parseImageRef, resolveDigest, type RegistryCredentials } from './registry-resolve.ts';
+import { KeyedQueue, KubeApiError, KubeRest, listAndWatch, resourcePath, type KubeObject } from './kube-client.ts';
+
+const GROUP = 'serving.knative.dev';
+const VERSION = 'v1';
+const API_VERSION = `${GROUP}/${VERSION}`;
+const FIELD_MANAGER = 'knative-serving-standin';
+const L_SERVICE = 'serving.knative.dev/service';
+const L_SERVICE_UID = 'serving.knative.dev/serviceUID';
+const L_CONFIGURATION = 'serving.knative.dev/configuration';
+const L_CONFIGURATION_GEN = 'serving.knative.dev/configurationGeneration';
+const L_CONFIGURATION_UID = 'serving.knative.dev/configurationUID';
+
+type ServiceObject = KService & KubeObject & { status?: ServiceStatus };
+type RevisionObject = KubeObject & { status?: RevisionStatus; spec?: Record<string, unknown> };
+
+function log(msg: string): void {
+  process.stdout.write(`${new Date().toISOString()} knative-serving-standin: ${msg}\n`);
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+const path = (ns: string, plural: string, name?: string): string => resourcePath(GROUP, VERSION, ns, plural, name);
+
+/** Writes .status through the /status subresource, re-reading on conflicts. */
+async function writeStatus<T extends KubeObject>(
+  rest: KubeRest,
+  objPath: string,
+  make: (fresh: T) => unknown | undefined,
+): Promise<T | undefined> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const fresh = await rest.get<T>(objPath);
+    if (!fresh) return undefined;
+    const status = make(fresh);
+    if (status === undefined) return fresh;
+    const res = await rest.request('PUT', `${objPath}/status`, { ...fresh, status });
+    if (res.status === 409) continue;
+    if (res.status === 404) return undefined;
+    if (res.status < 200 || res.status > 299) throw new KubeApiError('PUT', `${objPath}/status`, res.status, res.text);
+    return JSON.parse(res.text) as T;
+  }
+  throw new Error(`${objPath}/status: still conflicting after 8 attempts`);
+}
+
+async function pullCredentials(rest: KubeRest, ns: string, svc: KService, registry: string): Promise<RegistryCredentials | undefined> {
+  const podSpec = (svc.spec?.template?.spec ?? {}) as {
+    imagePullSecrets?: Array<{ name?: string }>;
+    serviceAccountName?: string;
+  };
+  const names = (podSpec.imagePullSecrets ?? []).map((s) => s.name ?? '').filter(Boolean);
+  const sa = await rest.get<{ imagePullSecrets?: Array<{ name?: string }> }>(
+    resourcePath('', 'v1', ns, 'serviceaccounts', podSpec.serviceAccountName ?? 'default'),
+  );
+  for (const s of sa?.imagePullSecrets ?? []) if (s.name) names.push(s.name);
+  for (const name of names) {
+    const secret = await rest.get<{ data?: Record<string, string> }>(resourcePath('', 'v1', ns, 'secrets', name));
+    const raw = secret?.data?.['.dockerconfigjson'];
+    if (!raw) continue;
+    const creds = credentialsFromDockerConfig(Buffer.from(raw, 'base64').toString('utf8'), registry);
+    if (creds) return creds;
+  }
+  return undefined;
+}
+
+function ownerRef(apiVersion: string, kind: string, name: string, uid: string): Record<string, unknown> {
+  return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
+}
+
+async function deleteChildren(rest: KubeRest, ns: string, name: string, serviceUid: string | undefined): Promise<void> {
+  // No kube-controller-manager runs, so there is no garbage collector: delete what we created.
+  const selector = encodeURIComponent(`${L_SERVICE}=${name}`);
+  const revs = await rest.call<{ items: KubeObject[] }>('GET', `${path(ns, 'revisions')}?labelSelector=${selector}`);
+  for (const r of revs.items) {
+    if (serviceUid && r.metadata.labels?.[L_SERVICE_UID] && r.metadata.labels[L_SERVICE_UID] !== serviceUid) continue;
+    await rest.delete(path(ns, 'revisions', r.metadata.name));
+  }
+  for (const plural of ['configurations', 'routes']) {
+    const obj = await rest.get(path(ns, plural, name));
+    if (!obj) continue;
+    if (serviceUid && obj.metadata.labels?.[L_SERVICE_UID] && obj.metadata.labels[L_SERVICE_UID] !== serviceUid) continue;
+    await rest.delete(path(ns, plural, name));
+  }
+}
+
+async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void> {
+  const svcPath = path(ns, 'services', name);
+  let svc = await rest.get<ServiceObject>(svcPath);
+  if (!svc || svc.metadata.deletionTimestamp) return;
+  const generation = svc.metadata.generation ?? 0;
+  if (svc.status?.observedGeneration === generation) return;
+  const uid = svc.metadata.uid ?? '';
+  log(`${ns}/${name}: reconciling generation ${generation}`);
+
+  // 1. Start of a reconcile of a new generation: Ready Unknown/NewObservedGenFailure.
+  svc = (await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
+    fresh.metadata.generation === generation ? beginReconcileStatus(fresh, now()) : undefined,
+  )) ?? svc;
+
+  // Children left over from an earlier Service of the same name (we were down when it was deleted).
+  const oldConfig = await rest.get(path(ns, 'configurations', name));
+  if (oldConfig && oldConfig.metadata.labels?.[L_SERVICE_UID] !== uid) await deleteChildren(rest, ns, name, undefined);
+
+  // 2. Configuration and Route, as the service reconciler creates them. The API server bumps the
+  // Configuration's generation only when the template changes: that is the configuration generation.
+  const template = svc.spec?.template ?? {};
+  const config = await rest.apply<KubeObject>(
+    path(ns, 'configurations', name),
+    {
+      apiVersion: API_VERSION,
+      kind: 'Configuration',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { [L_SERVICE]: name, [L_SERVICE_UID]: uid },
+        ownerReferences: [ownerRef(API_VERSION, 'Service', name, uid)],
+      },
+      spec: { template },
+    },
+    FIELD_MANAGER,
+  );
+  const configGeneration = config.metadata.generation ?? 1;
+  const specTraffic = svc.spec?.traffic?.length ? svc.spec.traffic : [{ latestRevision: true, percent: 100 }];
+  const route = await rest.apply<KubeObject>(
+    path(ns, 'routes', name),
+    {
+      apiVersion: API_VERSION,
+      kind: 'Route',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { [L_SERVICE]: name, [L_SERVICE_UID]: uid },
+        ownerReferences: [ownerRef(API_VERSION, 'Service', name, uid)],
+      },
+      spec: {
+        traffic: specTraffic.map((t) =>
+          t.latestRevision === true || (!t.revisionName && t.latestRevision === undefined)
+            ? { ...t, configurationName: name, latestRevision: true }
+            : { ...t, latestRevision: false },
+        ),
+      },
+    },
+    FIELD_MANAGER,
+  );
+
+  // 3. The Revision of this configuration generation.
+  const revName = revisionNameFor(svc, configGeneration);
+  const revPath = path(ns, 'revisions', revName);
+  let revision = await rest.get<RevisionObject>(revPath);
+  if (!revision) {
+    const tmeta = template.metadata ?? {};
+    revision = await rest.call<RevisionObject>('POST', path(ns, 'revisions'), {
+      apiVersion: API_VERSION,
+      kind: 'Revision',
+      metadata: {
+        name: revName,
+        namespace: ns,
+        labels: {
+          ...(tmeta.labels ?? {}),
+          [L_SERVICE]: name,
+          [L_SERVICE_UID]: uid,
+          [L_CONFIGURATION]: name,
+          [L_CONFIGURATION_GEN]: String(configGeneration),
+          [L_CONFIGURATION_UID]: config.metadata.uid ?? '',
+          'serving.knative.dev/routingState': 'active',
+        },
+        annotations: { ...(tmeta.annotations ?? {}), 'serving.knative.dev/routes': name },
+        ownerReferences: [ownerRef(API_VERSION, 'Configuration', name, config.metadata.uid ?? '')],
+      },
+      spec: template.spec ?? {},
+    });
+    revision =
+      (await writeStatus<RevisionObject>(rest, revPath, () => revisionResolvingStatus(now()))) ?? revision;
+    const pending = revisionInfoFromStatus(revName, configGeneration, revision.status);
+    const revisions = await listRevisions(rest, ns, name);
+    await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
+      fresh.metadata.generation === generation
+        ? serviceStatus({ service: fresh, latestCreated: pending, revisions: merge(revisions, pending), now: now() })
+        : undefined,
+    );
+
+    // 4. Digest resolution (10 s timeout per image, like the revision reconciler).
+    const containers = (template.spec?.containers ?? []) as Array<{ name?: string; image?: string }>;
+    const answers: DigestAnswer[] = [];
+    for (const c of containers) {
+      const image = c.image ?? '';
+      const creds = await pullCredentials(rest, ns, svc, parseImageRef(image).registry);
+      const answer = await resolveDigest(image, creds);
+      log(`${ns}/${revName}: ${image} -> ${answer.ok ? answer.digest : answer.error}`);
+      answers.push(answer);
+    }
+    revision =
+      (await writeStatus<RevisionObject>(rest, revPath, (fresh) =>
+        revisionResolvedStatus(containers, answers, fresh.status, now()),
+      )) ?? revision;
+  }
+
+  // 5. Service status from the revisions as they are now.
+  const latestCreated = revisionInfoFromStatus(revName, configGeneration, revision.status);
+  const revisions = merge(await listRevisions(rest, ns, name), latestCreated);
+  const written = await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
+    fresh.metadata.generation === generation
+      ? serviceStatus({ service: fresh, latestCreated, revisions, now: now() })
+      : undefined,
+  );
+  const st = written?.status;
+  const ready = st?.conditions?.find((c) => c.type === 'Ready');
+  log(`${ns}/${name}: generation ${generation} -> Ready ${ready?.status} ${ready?.reason ?? ''} ${st?.url ?? ''}`);
+
+  // Configuration and Route status, for clients that look at them.
+  if (st) {
+    await writeStatus<KubeObject>(rest, path(ns, 'configurations', name), (fresh) => ({
+      observedGeneration: fresh.metadata.generation,
+      latestCreatedRevisionName: st.latestCreatedRevisionName,
+      ...(st.latestReadyRevisionName ? { latestReadyRevisionName: st.latestReadyRevisionName } : {}),
+      conditions: (st.conditions ?? [])
+        .filter((c) => c.type === 'ConfigurationsReady')
+        .map((c) => ({ ...c, type: 'Ready' })),
+    }));
+    await writeStatus<KubeObject>(rest, path(ns, 'routes', route.metadata.name), (fresh) => ({
+      observedGeneration: fresh.metadata.generation,
+      url: st.url,
+      ...(st.address ? { address: st.address } : {}),
+      ...(st.traffic ? { traffic: st.traffic } : {}),
+      conditions: (st.conditions ?? [])
+        .filter((c) => c.type === 'RoutesReady')
+        .flatMap((c) => [
+          { ...c, type: 'AllTrafficAssigned' },
+          { ...c, type: 'Ready' },
+        ]),
+    }));
+  }
+}
+
+function merge(revisions: RevisionInfo[], one: RevisionInfo): RevisionInfo[] {
+  return [...revisions.filter((r) => r.name !== one.name), one];
+}
+
+async function listRevisions(rest: KubeRest, ns: string, service: string): Promise<RevisionInfo[]> {
+  const selector = encodeURIComponent(`${L_SERVICE}=${service}`);
+  const list = await rest.call<{ items: RevisionObject[] }>('GET', `${path(ns, 'revisions')}?labelSelector=${selector}`);
+  return list.items.map((r) =>
+    revisionInfoFromStatus(r.metadata.name, Number(r.metadata.labels?.[L_CONFIGURATION_GEN] ?? 0), r.status),
+  );
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--kubeconfig');
+  const kubeconfig = i > 0 ? process.argv[i + 1] : process.env['KUBECONFIG'];
+  if (!kubeconfig) throw new Error('usage: knative-serving-standin.ts --kubeconfig <admin kubeconfig>');
+  const rest = KubeRest.fromFile(kubeconfig);
+  const abort = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      log(`${sig}: stopping`);
+      abort.abort();
+      process.exit(0);
+    });
+  }
+  const queue = new KeyedQueue<{ type: string; svc: ServiceObject }>(async (_key, { type, svc }) => {
+    const ns = svc.metadata.namespace ?? 'default';
+    if (type === 'DELETED') {
+      log(`${ns}/${svc.metadata.name}: deleted; deleting its Configuration, Route and Revisions`);
+      await deleteChildren(rest, ns, svc.metadata.name, svc.metadata.uid);
+      return;
+    }
+    await reconcile(rest, ns, svc.metadata.name);
+  }, log);
+  log(`watching ${rest.server} for ${GROUP} services`);
+  await listAndWatch<ServiceObject>(
+    rest,
+    `/apis/${GROUP}/${VERSION}/services`,
+    (ev) => {
+      const svc = ev.object;
+      if (ev.type !== 'DELETED' && svc.status?.observedGeneration === svc.metadata.generation) return;
+      queue.push(`${svc.metadata.namespace}/${svc.metadata.name}`, { type: ev.type, svc });
+    },
+    abort.signal,
+    log,
+    () => log('synced: initial list done'),
+  );
+}
+
+main().catch((err: unknown) => {
+  log(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
