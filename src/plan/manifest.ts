@@ -25,9 +25,17 @@ const KNATIVE_RESERVED_ENV = new Set(['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K
 /** Knative's default max-revision-timeout-seconds. */
 export const MAX_TIMEOUT_SECONDS = 600;
 
+/** What a pattern asks for, in words, by field. */
+const PATTERN_MEANING: Record<string, string> = {
+  '/timeout': 'must be a duration such as 30s, 2m or 1m30s',
+  '/resources/cpu': 'must be a CPU quantity such as 250m or 1',
+  '/resources/memory': 'must be a memory quantity such as 128Mi or 1Gi',
+  '/secrets/*': 'must be the name of a Kubernetes Secret (lowercase letters, digits, "-" and ".")',
+};
+
 let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(schema);
+  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
@@ -61,7 +69,12 @@ function describe(error: ErrorObject): { pointer: string; message: string } {
             'must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter and ending with a letter or digit',
         };
       }
-      return { pointer: error.instancePath, message: `must match ${String(params['pattern'])}` };
+      return {
+        pointer: error.instancePath,
+        message:
+          PATTERN_MEANING[error.instancePath.replace(/\/\d+$/, '/*')] ??
+          `must match ${String(params['pattern'])}`,
+      };
     case 'maxLength':
       if (error.instancePath === '/name') {
         return {

@@ -30,16 +30,16 @@ export const processRunner: CommandRunner = {
         cwd: options.cwd,
         env: options.env ?? process.env,
         shell: false,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         ...(options.signal ? { signal: options.signal } : {}),
       });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
         stdout.push(chunk);
         options.onOutput?.(chunk.toString('utf8'));
       });
-      child.stderr.on('data', (chunk: Buffer) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
         stderr.push(chunk);
         options.onOutput?.(chunk.toString('utf8'));
       });
@@ -51,7 +51,11 @@ export const processRunner: CommandRunner = {
           stderr: Buffer.concat(stderr).toString('utf8'),
         });
       });
-      child.stdin.end(options.input ?? '');
+      if (child.stdin) {
+        // A program may exit without reading its input; that is its answer, not our error.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(options.input);
+      }
     });
   },
 };

@@ -1,0 +1,139 @@
+// dist/index.js run exactly as a GitHub runner runs it: INPUT_* variables, a real push payload at
+// GITHUB_EVENT_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files read back afterwards.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { goFunction, makeRepo, type TestRepo } from '../../test/support/git-repo.js';
+import { parseOutputFile } from '../../test/support/runner-files.js';
+
+const action = path.resolve('dist/index.js');
+const require = createRequire(import.meta.url);
+
+/** A real push payload from @octokit/webhooks-examples, pointed at our commits. */
+function pushPayload(before: string, after: string): Record<string, unknown> {
+  const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as {
+    name: string;
+    examples: Record<string, unknown>[];
+  }[];
+  const push = examples.find((group) => group.name === 'push')?.examples[0];
+  if (!push) throw new Error('no push example in @octokit/webhooks-examples');
+  const repository = push['repository'] as Record<string, unknown>;
+  return {
+    ...push,
+    ref: 'refs/heads/main',
+    before,
+    after,
+    repository: { ...repository, default_branch: 'main' },
+  };
+}
+
+async function runAction(
+  repo: TestRepo,
+  eventName: string,
+  payload: unknown,
+  inputs: Record<string, string>,
+) {
+  const work = mkdtempSync(path.join(tmpdir(), 'faas-runner-'));
+  const files = {
+    event: path.join(work, 'event.json'),
+    output: path.join(work, 'output'),
+    summary: path.join(work, 'summary.md'),
+  };
+  writeFileSync(files.event, JSON.stringify(payload));
+  writeFileSync(files.output, '');
+  writeFileSync(files.summary, '');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    GITHUB_ACTIONS: 'true',
+    GITHUB_EVENT_NAME: eventName,
+    GITHUB_EVENT_PATH: files.event,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_WORKSPACE: repo.dir,
+    GITHUB_REF: 'refs/heads/main',
+    RUNNER_TEMP: work,
+  };
+  for (const [name, value] of Object.entries(inputs))
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  const { code, stdout } = await promisify(execFile)(process.execPath, [action], { cwd: repo.dir, env }).then(
+    (done) => ({ code: 0, stdout: done.stdout }),
+    (error: unknown) => error as { code: number; stdout: string },
+  );
+  return {
+    code,
+    stdout,
+    outputs: parseOutputFile(files.output),
+    summary: readFileSync(files.summary, 'utf8'),
+  };
+}
+
+describe('the action bundle in mode plan', () => {
+  let repo: TestRepo | undefined;
+  afterEach(() => repo?.remove());
+
+  it('plans a push to main: functions output, changed output and a summary table', async () => {
+    repo = makeRepo();
+    const before = repo.commit('initial', {
+      ...goFunction('alpha'),
+      ...goFunction('beta'),
+      'README.md': '# fns\n',
+    });
+    const after = repo.commit('change alpha', { 'functions/alpha/util.go': 'package main\n' });
+
+    const result = await runAction(repo, 'push', pushPayload(before, after), {
+      mode: 'plan',
+      registry: 'registry.example.com/team',
+      'github-token': 'ghs_not_used_in_plan_mode',
+    });
+
+    expect(result.code).toBe(0);
+    const functions = JSON.parse(result.outputs['functions'] ?? 'null') as Record<string, unknown>[];
+    expect(functions).toEqual([
+      {
+        name: 'alpha',
+        service: 'alpha',
+        action: 'deploy',
+        status: 'planned',
+        image: expect.stringMatching(/^registry\.example\.com\/team\/alpha:ctx-[0-9a-f]{32}$/) as unknown,
+      },
+      { name: 'beta', service: 'beta', action: 'skip', status: 'skipped', reason: 'unchanged' },
+    ]);
+    expect(JSON.parse(result.outputs['changed'] ?? 'null')).toEqual(['alpha']);
+    expect(JSON.parse(result.outputs['urls'] ?? 'null')).toEqual({});
+    expect(result.summary).toContain('## faas-deploy plan (deploy)');
+    expect(result.summary).toMatch(
+      /\| alpha \| alpha \| deploy \| 📝 planned \| `registry\.example\.com\/team\/alpha:ctx-/,
+    );
+    expect(result.summary).toContain('| beta | beta | skip | ⏭️ skipped |');
+    // The token reaches the log only inside the runner's mask command, never in clear.
+    const leaks = result.stdout.split('\n').filter((line) => line.includes('ghs_not_used_in_plan_mode'));
+    expect(leaks).toEqual(['::add-mask::ghs_not_used_in_plan_mode']);
+  });
+
+  it('fails with an annotation on the manifest line when function.yaml is invalid', async () => {
+    repo = makeRepo();
+    const before = repo.commit('initial', goFunction('alpha'));
+    const after = repo.commit('bad manifest', {
+      'functions/alpha/function.yaml': 'runtime: go\ntimeout: forever\n',
+    });
+    const result = await runAction(repo, 'push', pushPayload(before, after), { mode: 'plan' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      '::error title=Invalid function,file=functions/alpha/function.yaml,line=2,col=1::',
+    );
+    expect(result.stdout).toContain('field "timeout" must be a duration such as 30s, 2m or 1m30s');
+  });
+
+  it('rejects a wrong input value by name', async () => {
+    repo = makeRepo();
+    const sha = repo.commit('initial', goFunction('alpha'));
+    const result = await runAction(repo, 'push', pushPayload(sha, sha), { mode: 'plan', builder: 'docker' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('::error::Input "builder" must be one of kaniko, tekton; got "docker".');
+  });
+});

@@ -1,0 +1,111 @@
+// The committed CLI bundle, run as a user runs it.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { load } from 'js-yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { goFunction, makeRepo, type TestRepo } from '../../test/support/git-repo.js';
+
+const cli = path.resolve('dist/cli.js');
+const run = promisify(execFile);
+
+async function faas(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('faas-deploy plan (dist/cli.js)', () => {
+  let repo: TestRepo | undefined;
+  afterEach(() => repo?.remove());
+
+  it('prints the plan of examples/ as JSON and nothing else', async () => {
+    const result = await faas(['plan', '--repo', 'examples', '--json']);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { mode: string; functions: Record<string, unknown>[] };
+    expect(plan.mode).toBe('deploy');
+    expect(plan.functions).toEqual([
+      {
+        name: 'echo',
+        directory: 'functions/echo',
+        runtime: 'go',
+        watchdog: 'classic',
+        changed: true,
+        action: 'deploy',
+        service: 'echo',
+        image: expect.stringMatching(/^localhost:5000\/echo:ctx-[0-9a-f]{32}$/) as unknown,
+      },
+    ]);
+  });
+
+  it('writes the Dockerfile and the Knative Service with --out', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'faas-out-'));
+    const result = await faas(['plan', '--repo', 'examples', '--out', out, '--registry', 'ghcr.io/Octo-Org']);
+    expect(result.code).toBe(0);
+    const dockerfile = readFileSync(path.join(out, 'echo', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('COPY --from=watchdog /fwatchdog /usr/bin/fwatchdog');
+    expect(dockerfile).toContain('fprocess="/usr/bin/handler"');
+    expect(dockerfile).not.toMatch(/\{\{/);
+    const service = load(readFileSync(path.join(out, 'echo', 'service.yaml'), 'utf8')) as {
+      apiVersion: string;
+      metadata: { name: string; labels: Record<string, string> };
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(service.apiVersion).toBe('serving.knative.dev/v1');
+    expect(service.metadata.name).toBe('echo');
+    expect(service.metadata.labels['app.kubernetes.io/managed-by']).toBe('faas-deploy');
+    expect(service.spec.template.spec.containers[0]?.image).toMatch(/^ghcr\.io\/octo-org\/echo:ctx-/);
+  });
+
+  it('exits 2 with the usage on an unknown flag', async () => {
+    const result = await faas(['plan', '--repo', 'examples', '--frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain("Unknown option '--frobnicate'");
+    expect(result.stderr).toContain('Usage: faas-deploy plan');
+  });
+
+  it('exits 2 without the plan command', async () => {
+    expect((await faas(['--json'])).code).toBe(2);
+  });
+
+  it('exits 1 naming the file, field and line of an invalid function.yaml', async () => {
+    repo = makeRepo();
+    repo.commit('fn', {
+      ...goFunction('hello'),
+      'functions/hello/function.yaml': 'name: hello\nscale:\n  min: lots\n',
+    });
+    const result = await faas(['plan', '--repo', repo.dir, '--json']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('functions/hello/function.yaml:3:3: field "scale.min" must be integer');
+  });
+
+  it('plans only the functions changed between --base and --head', async () => {
+    repo = makeRepo();
+    const base = repo.commit('two functions', { ...goFunction('alpha'), ...goFunction('beta') });
+    const head = repo.commit('change beta', {
+      'functions/beta/main.go': '// changed\n' + 'package main\nfunc main() {}\n',
+    });
+    const result = await faas(['plan', '--repo', repo.dir, '--base', base, '--head', head, '--json']);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as {
+      base: string;
+      head: string;
+      functions: { name: string; action: string; changed: boolean }[];
+    };
+    expect(plan.base).toBe(base);
+    expect(plan.head).toBe(head);
+    expect(plan.functions.map((fn) => [fn.name, fn.changed, fn.action])).toEqual([
+      ['alpha', false, 'skip'],
+      ['beta', true, 'deploy'],
+    ]);
+    expect(existsSync(path.join(repo.dir, 'out'))).toBe(false);
+  });
+});
