@@ -1,0 +1,255 @@
+// GitHub's published OpenAPI description (@octokit/openapi, api.github.com.json) loaded once per process
+// and turned into a route table. The non-dereferenced file is used: it parses several times faster than
+// the .deref.json and its $refs are resolved on demand by schema.ts, per operation.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface OpenApiParameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema?: JsonSchema;
+  'x-multi-segment'?: boolean;
+}
+
+interface RawOperation {
+  operationId: string;
+  description?: string;
+  deprecated?: boolean;
+  parameters?: Array<OpenApiParameter | { $ref: string }>;
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> } | { $ref: string };
+  responses?: Record<string, unknown>;
+  externalDocs?: { url?: string };
+}
+
+export interface OpenApiDocument {
+  paths: Record<string, Record<string, unknown>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    parameters: Record<string, OpenApiParameter>;
+    responses: Record<string, unknown>;
+    requestBodies?: Record<string, unknown>;
+  };
+}
+
+export interface Operation {
+  operationId: string;
+  method: string;
+  template: string;
+  parameters: OpenApiParameter[];
+  requestBody?: { required: boolean; content: Record<string, { schema?: JsonSchema }> };
+  responses: Record<string, unknown>;
+  docUrl: string;
+  deprecated: boolean;
+}
+
+type Segment =
+  | { kind: 'literal'; value: string }
+  | { kind: 'param'; name: string; multi: boolean }
+  | { kind: 'pattern'; regex: RegExp; names: string[] };
+
+interface Route {
+  template: string;
+  segments: Segment[];
+  operations: Map<string, Operation>;
+}
+
+export interface RouteMatch {
+  operation: Operation;
+  /** Raw (still percent-encoded) path parameter values. */
+  rawParams: Record<string, string>;
+  /** Other operations answering the same method and URL (GitHub keeps deprecated aliases). */
+  aliases: string[];
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+const require = createRequire(import.meta.url);
+
+export const SPEC_FILE = require.resolve('@octokit/openapi/generated/api.github.com.json');
+
+let loaded: { doc: OpenApiDocument; routes: Route[]; byId: Map<string, Operation>; ms: number } | undefined;
+
+function resolveRef<T>(doc: OpenApiDocument, value: unknown): T {
+  let current = value;
+  for (let i = 0; i < 10 && current && typeof current === 'object' && '$ref' in current; i++) {
+    const ref = (current as { $ref: string }).$ref;
+    if (!ref.startsWith('#/')) throw new Error(`external $ref not supported: ${ref}`);
+    current = ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], doc);
+  }
+  return current as T;
+}
+
+function parseSegment(text: string, multiParams: Set<string>): Segment {
+  const whole = /^\{([^}]+)\}$/.exec(text);
+  if (whole?.[1]) return { kind: 'param', name: whole[1], multi: multiParams.has(whole[1]) };
+  if (!text.includes('{')) return { kind: 'literal', value: text };
+  const names: string[] = [];
+  const source = text.replace(
+    /\{([^}]+)\}|([^{]+)/g,
+    (_m, name: string | undefined, lit: string | undefined) => {
+      if (name) {
+        names.push(name);
+        return '(.+?)';
+      }
+      return (lit ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    },
+  );
+  return { kind: 'pattern', regex: new RegExp(`^${source}$`), names };
+}
+
+const RANK: Record<Segment['kind'] | 'multi', number> = { literal: 0, pattern: 1, param: 2, multi: 3 };
+
+function segmentRank(segment: Segment): number {
+  return segment.kind === 'param' && segment.multi ? RANK.multi : RANK[segment.kind];
+}
+
+function buildRoutes(doc: OpenApiDocument): { routes: Route[]; byId: Map<string, Operation> } {
+  const routes: Route[] = [];
+  const byId = new Map<string, Operation>();
+  for (const [template, item] of Object.entries(doc.paths)) {
+    const shared = (item.parameters as RawOperation['parameters']) ?? [];
+    const operations = new Map<string, Operation>();
+    const multi = new Set<string>();
+    for (const method of HTTP_METHODS) {
+      const raw = item[method] as RawOperation | undefined;
+      if (!raw) continue;
+      const parameters = [...shared, ...(raw.parameters ?? [])].map((p) =>
+        resolveRef<OpenApiParameter>(doc, p),
+      );
+      for (const p of parameters) if (p.in === 'path' && p['x-multi-segment']) multi.add(p.name);
+      const body = raw.requestBody
+        ? resolveRef<{ required?: boolean; content?: Record<string, { schema?: JsonSchema }> }>(
+            doc,
+            raw.requestBody,
+          )
+        : undefined;
+      const operation: Operation = {
+        operationId: raw.operationId,
+        method: method.toUpperCase(),
+        template,
+        parameters,
+        ...(body ? { requestBody: { required: body.required ?? false, content: body.content ?? {} } } : {}),
+        responses: raw.responses ?? {},
+        docUrl: raw.externalDocs?.url ?? 'https://docs.github.com/rest',
+        deprecated: raw.deprecated === true || /^\*\*Deprecated\*\*/.test(raw.description ?? ''),
+      };
+      operations.set(operation.method, operation);
+      byId.set(operation.operationId, operation);
+    }
+    const segments = template
+      .split('/')
+      .slice(1)
+      .map((s) => parseSegment(s, multi));
+    routes.push({ template, segments, operations });
+  }
+  return { routes, byId };
+}
+
+export function loadSpec(): { doc: OpenApiDocument; ms: number; operations: ReadonlyMap<string, Operation> } {
+  if (!loaded) {
+    const started = performance.now();
+    const doc = JSON.parse(readFileSync(SPEC_FILE, 'utf8')) as OpenApiDocument;
+    const { routes, byId } = buildRoutes(doc);
+    loaded = { doc, routes, byId, ms: performance.now() - started };
+  }
+  return { doc: loaded.doc, ms: loaded.ms, operations: loaded.byId };
+}
+
+export function getOperation(operationId: string): Operation {
+  const op = loadSpec().operations.get(operationId);
+  if (!op) throw new Error(`unknown operationId ${operationId}`);
+  return op;
+}
+
+export function resolve<T>(value: unknown): T {
+  return resolveRef<T>(loadSpec().doc, value);
+}
+
+function matchSegments(segments: Segment[], parts: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  const walk = (si: number, pi: number): boolean => {
+    if (si === segments.length) return pi === parts.length;
+    const segment = segments[si];
+    const part = parts[pi];
+    if (!segment || part === undefined) return false;
+    switch (segment.kind) {
+      case 'literal':
+        return segment.value === part && walk(si + 1, pi + 1);
+      case 'pattern': {
+        const m = segment.regex.exec(part);
+        if (!m) return false;
+        segment.names.forEach((name, i) => (params[name] = m[i + 1] ?? ''));
+        return walk(si + 1, pi + 1);
+      }
+      case 'param':
+        if (part === '') return false;
+        if (!segment.multi) {
+          params[segment.name] = part;
+          return walk(si + 1, pi + 1);
+        }
+        // A multi-segment parameter (a ref such as feature/x, a file path) takes as few segments as
+        // the rest of the template allows, longest first so a trailing literal can still match.
+        for (let end = parts.length; end > pi; end--) {
+          params[segment.name] = parts.slice(pi, end).join('/');
+          if (walk(si + 1, end)) return true;
+        }
+        return false;
+    }
+  };
+  return walk(0, 0) ? params : undefined;
+}
+
+function compareSpecificity(a: Route, b: Route): number {
+  const n = Math.min(a.segments.length, b.segments.length);
+  for (let i = 0; i < n; i++) {
+    const d = segmentRank(a.segments[i]!) - segmentRank(b.segments[i]!);
+    if (d !== 0) return d;
+  }
+  return b.segments.length - a.segments.length;
+}
+
+/**
+ * Finds the operation for a request. Returns `undefined` when no template matches the path, and
+ * `{ methodNotAllowed: true }` when templates match but none has the method (GitHub answers 404 then).
+ * Literal segments win over templated ones, as in GitHub's router.
+ */
+export function matchRoute(
+  method: string,
+  pathname: string,
+): RouteMatch | { methodNotAllowed: true } | undefined {
+  const { routes } = (loadSpec(), loaded!);
+  const parts = pathname.split('/').slice(1);
+  const candidates: Array<{ route: Route; params: Record<string, string> }> = [];
+  for (const route of routes) {
+    const params = matchSegments(route.segments, parts);
+    if (params) candidates.push({ route, params });
+  }
+  if (candidates.length === 0) return undefined;
+  const withMethod = candidates.filter((c) => c.route.operations.has(method));
+  if (withMethod.length === 0) return { methodNotAllowed: true };
+  withMethod.sort((a, b) => compareSpecificity(a.route, b.route));
+  // GitHub keeps deprecated operations as aliases of newer ones on the same URL (compare-commits and
+  // compare-commits-with-basehead); report the current one when both templates share their literals.
+  const literals = (r: Route): string =>
+    r.segments.map((s) => (s.kind === 'literal' ? s.value : '*')).join('/');
+  const first = withMethod[0]!;
+  if (first.route.operations.get(method)!.deprecated) {
+    const current = withMethod.findIndex(
+      (c) => !c.route.operations.get(method)!.deprecated && literals(c.route) === literals(first.route),
+    );
+    if (current > 0) withMethod.unshift(...withMethod.splice(current, 1));
+  }
+  const [best, ...rest] = withMethod;
+  return {
+    operation: best!.route.operations.get(method)!,
+    rawParams: best!.params,
+    aliases: rest
+      .filter((c) => literals(c.route) === literals(best!.route))
+      .map((c) => c.route.operations.get(method)!.operationId),
+  };
+}
