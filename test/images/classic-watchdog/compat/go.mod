@@ -1,0 +1,3 @@
+module faas-deploy.test/classic-watchdog-compat
+
+go 1.26

@@ -1,0 +1,3 @@
+module faas-deploy.test/of-watchdog-compat
+
+go 1.26
