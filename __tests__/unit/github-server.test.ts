@@ -309,7 +309,8 @@ describe('response validation', () => {
     const good = created.data as unknown as Record<string, unknown>;
     expect(validateResponse('issues/get-comment', 200, good)).toEqual([]);
 
-    const { node_id: _drop, ...missing } = good;
+    const missing = { ...good };
+    delete missing.node_id;
     expect(validateResponse('issues/get-comment', 200, missing).map((e) => e.message)).toContain(
       "must have required property 'node_id'",
     );
@@ -349,8 +350,12 @@ describe('failure injection', () => {
   });
 
   it('refuses to inject a body the operation could not return', () => {
-    expect(() => gh.failNext('issues/create-comment', 422, { errors: 'nope' })).toThrow(/does not fit/);
-    expect(() => gh.failNext('issues/no-such-thing', 500)).toThrow(/unknown operationId/);
+    expect(() => {
+      gh.failNext('issues/create-comment', 422, { errors: 'nope' });
+    }).toThrow(/does not fit/);
+    expect(() => {
+      gh.failNext('issues/no-such-thing', 500);
+    }).toThrow(/unknown operationId/);
   });
 });
 
@@ -392,8 +397,8 @@ describe('pull requests', () => {
       base: { ref: 'main', sha: BASE_SHA },
     });
     const pr = await octokit.rest.pulls.get({ owner, repo, pull_number: 8 });
-    expect(pr.data.head.repo?.fork).toBe(true);
-    expect(pr.data.head.repo?.full_name).toBe('outsider/functions');
+    expect(pr.data.head.repo.fork).toBe(true);
+    expect(pr.data.head.repo.full_name).toBe('outsider/functions');
     expect(pr.data.head.label).toBe('outsider:patch-1');
     expect(pr.data.base.repo.full_name).toBe(`${owner}/${repo}`);
     expect((await rejection(octokit.rest.pulls.get({ owner, repo, pull_number: 9 }))).status).toBe(404);
@@ -494,7 +499,7 @@ describe('deployments', () => {
     expect(list.data.map((d) => d.id)).toEqual([d1.id]);
 
     // A non-transient deployment to the same environment makes the previous non-transient one inactive.
-    gh.state.deployments[0]!.transientEnvironment = false;
+    for (const d of gh.state.deployments) d.transientEnvironment = false;
     const second = await octokit.rest.repos.createDeployment({
       owner,
       repo,

@@ -21,7 +21,7 @@ export function nodeId(type: string, id: number | string): string {
 
 export class Urls {
   /** The fake's API root, e.g. http://127.0.0.1:PORT (what GITHUB_API_URL points to). */
-  readonly api: string;
+  api: string;
   /** The web root used in html_url fields (GITHUB_SERVER_URL). */
   readonly html: string;
   private readonly state: GitHubState;

@@ -107,7 +107,8 @@ export interface GitHubServer {
     body?: unknown,
     opts?: { times?: number; headers?: Record<string, string> },
   ): void;
-  setLatency(operationId: string | '*', ms: number): void;
+  /** `operationId` '*' sets the default for every operation. */
+  setLatency(operationId: string, ms: number): void;
   /** Holds matching requests (after validation, before the handler) until released; `releaseAt` releases once that many wait. */
   gate(operationId: string, opts?: { releaseAt?: number }): Gate;
   /** Throws if any response failed its schema. */
@@ -191,7 +192,7 @@ class GateImpl implements Gate {
 
 function mediaFormat(accept: string): BodyFormat | { unsupported: string } {
   for (const part of accept.split(',')) {
-    const type = part.split(';')[0]!.trim().toLowerCase();
+    const type = (part.split(';')[0] ?? '').trim().toLowerCase();
     // octokit's mediaType.format sends application/vnd.github.v3.full (no +json); GitHub answers JSON.
     const m = /^application\/vnd\.github(?:\.v3)?(?:\.(raw|text|html|full))?(?:\+json)?$/.exec(type);
     if (m) return (m[1] as BodyFormat | undefined) ?? 'raw';
@@ -223,8 +224,12 @@ function invalidRequestMessage(errors: SchemaError[], where: 'body' | 'query'): 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('data', (c: Buffer) => {
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }
@@ -271,7 +276,8 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
   const gates: GateImpl[] = [];
   const semaphore = new Semaphore(options.concurrency ?? Number.POSITIVE_INFINITY);
   let rateUsed = 0;
-  let urls: Urls;
+  // The API root is known once the server listens.
+  const urls = new Urls('', options.serverUrl ?? 'https://github.com', state);
 
   const matches = (rec: RecordedRequest, operationId: string): boolean =>
     rec.operationId === operationId || rec.aliases.includes(operationId);
@@ -337,14 +343,37 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
     };
     requests.push(rec);
     const apiVersion = headers['x-github-api-version'] || '2022-11-28';
-    const reply = (r: Reply): void => send(res, rec, r, apiVersion, head);
-    const fail = (
-      status: number,
-      message: string,
-      docUrl = DOCS,
-      extra: Record<string, unknown> = {},
-    ): void => reply({ status, body: errorBody(status, message, docUrl, extra) });
+    const fail = (status: number, message: string, docUrl = DOCS): Reply => ({
+      status,
+      body: errorBody(status, message, docUrl),
+    });
+    send(
+      res,
+      rec,
+      await decide(req, url, rec, { method, head, headers, apiVersion, parsedBody, bodyIsJson, fail }),
+      apiVersion,
+      head,
+    );
+  };
 
+  interface Incoming {
+    method: string;
+    head: boolean;
+    headers: Record<string, string>;
+    apiVersion: string;
+    parsedBody: unknown;
+    bodyIsJson: boolean;
+    fail: (status: number, message: string, docUrl?: string) => Reply;
+  }
+
+  /** Everything between reading the request and sending the answer: routing, checks, the handler. */
+  const decide = async (
+    req: IncomingMessage,
+    url: URL,
+    rec: RecordedRequest,
+    inc: Incoming,
+  ): Promise<Reply> => {
+    const { method, head, headers, apiVersion, parsedBody, bodyIsJson, fail } = inc;
     const auth = authorize(req.headers.authorization, token);
     if (auth === 'bad') return fail(401, 'Bad credentials');
     if (!SUPPORTED_API_VERSIONS.includes(apiVersion)) {
@@ -425,17 +454,17 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
     const failure = failures.find((f) => matches(rec, f.operationId));
     if (failure) {
       if (--failure.times <= 0) failures.splice(failures.indexOf(failure), 1);
-      return reply({
+      return {
         status: failure.status,
         body:
           failure.body ?? errorBody(failure.status, DEFAULT_MESSAGES[failure.status] ?? 'Error', op.docUrl),
         ...(failure.headers ? { headers: failure.headers } : {}),
-      });
+      };
     }
 
     for (const g of gates) if (!g.released && matches(rec, g.operationId)) await g.hold();
 
-    const result = await semaphore.run(async () => {
+    const result = await semaphore.run(async (): Promise<Reply> => {
       const delay = latency.get(op.operationId) ?? latency.get('*') ?? 0;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       const handler = handlers[op.operationId];
@@ -476,7 +505,7 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
         );
       }
     }
-    reply(result);
+    return result;
   };
 
   const server = createServer((req, res) => {
@@ -495,11 +524,13 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => {
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
-  urls = new Urls(baseUrl, options.serverUrl ?? 'https://github.com', state);
+  urls.api = baseUrl;
 
   const gh: GitHubServer = {
     url: baseUrl,
@@ -545,7 +576,12 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
     async close() {
       for (const g of [...gates]) g.release();
       server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        server.close((e) => {
+          if (e) reject(e);
+          else resolve();
+        }),
+      );
       gh.assertNoViolations();
     },
   };

@@ -55,12 +55,12 @@ class Converter {
   }
 
   private ref(ref: string, openTop: boolean): JsonSchema {
-    if (!ref.startsWith(COMPONENT_REF)) return this.convert(resolve<JsonSchema>({ $ref: ref }), openTop);
+    if (!ref.startsWith(COMPONENT_REF)) return this.convert(resolve({ $ref: ref }) as JsonSchema, openTop);
     const name = ref.slice(COMPONENT_REF.length);
     const key = this.closed && openTop ? `${name}~open` : name;
     if (!(key in this.defs)) {
       this.defs[key] = {}; // placeholder first: component schemas may be recursive
-      this.defs[key] = this.convert(resolve<JsonSchema>({ $ref: ref }), openTop);
+      this.defs[key] = this.convert(resolve({ $ref: ref }) as JsonSchema, openTop);
     }
     return { $ref: `#/$defs/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` };
   }
@@ -69,7 +69,8 @@ class Converter {
   convert(schema: JsonSchema, openTop: boolean): JsonSchema {
     if (typeof schema.$ref === 'string') return this.ref(schema.$ref, openTop);
     if (schema.nullable === true) {
-      const { nullable: _n, ...rest } = schema;
+      const rest = { ...schema };
+      delete rest.nullable;
       return { anyOf: [this.convert(rest, openTop), { type: 'null' }] };
     }
     const out: JsonSchema = {};
@@ -265,7 +266,7 @@ interface ResponseObject {
 export function responseSpec(operationId: string, status: number): ResponseObject | undefined {
   const responses = getOperation(operationId).responses;
   const raw = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
-  return raw === undefined ? undefined : resolve<ResponseObject>(raw);
+  return raw === undefined ? undefined : (resolve(raw) as ResponseObject);
 }
 
 /**

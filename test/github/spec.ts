@@ -71,7 +71,7 @@ export const SPEC_FILE = require.resolve('@octokit/openapi/generated/api.github.
 
 let loaded: { doc: OpenApiDocument; routes: Route[]; byId: Map<string, Operation>; ms: number } | undefined;
 
-function resolveRef<T>(doc: OpenApiDocument, value: unknown): T {
+function resolveRef(doc: OpenApiDocument, value: unknown): unknown {
   let current = value;
   for (let i = 0; i < 10 && current && typeof current === 'object' && '$ref' in current; i++) {
     const ref = (current as { $ref: string }).$ref;
@@ -81,7 +81,7 @@ function resolveRef<T>(doc: OpenApiDocument, value: unknown): T {
       .split('/')
       .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], doc);
   }
-  return current as T;
+  return current;
 }
 
 function parseSegment(text: string, multiParams: Set<string>): Segment {
@@ -118,15 +118,15 @@ function buildRoutes(doc: OpenApiDocument): { routes: Route[]; byId: Map<string,
     for (const method of HTTP_METHODS) {
       const raw = item[method] as RawOperation | undefined;
       if (!raw) continue;
-      const parameters = [...shared, ...(raw.parameters ?? [])].map((p) =>
-        resolveRef<OpenApiParameter>(doc, p),
+      const parameters = [...shared, ...(raw.parameters ?? [])].map(
+        (p) => resolveRef(doc, p) as OpenApiParameter,
       );
       for (const p of parameters) if (p.in === 'path' && p['x-multi-segment']) multi.add(p.name);
       const body = raw.requestBody
-        ? resolveRef<{ required?: boolean; content?: Record<string, { schema?: JsonSchema }> }>(
-            doc,
-            raw.requestBody,
-          )
+        ? (resolveRef(doc, raw.requestBody) as {
+            required?: boolean;
+            content?: Record<string, { schema?: JsonSchema }>;
+          })
         : undefined;
       const operation: Operation = {
         operationId: raw.operationId,
@@ -150,14 +150,20 @@ function buildRoutes(doc: OpenApiDocument): { routes: Route[]; byId: Map<string,
   return { routes, byId };
 }
 
-export function loadSpec(): { doc: OpenApiDocument; ms: number; operations: ReadonlyMap<string, Operation> } {
+function spec(): { doc: OpenApiDocument; routes: Route[]; byId: Map<string, Operation>; ms: number } {
   if (!loaded) {
     const started = performance.now();
     const doc = JSON.parse(readFileSync(SPEC_FILE, 'utf8')) as OpenApiDocument;
     const { routes, byId } = buildRoutes(doc);
     loaded = { doc, routes, byId, ms: performance.now() - started };
   }
-  return { doc: loaded.doc, ms: loaded.ms, operations: loaded.byId };
+  return loaded;
+}
+
+/** Reads and indexes the spec once per process; `ms` is what that took. */
+export function loadSpec(): { doc: OpenApiDocument; ms: number; operations: ReadonlyMap<string, Operation> } {
+  const { doc, ms, byId } = spec();
+  return { doc, ms, operations: byId };
 }
 
 export function getOperation(operationId: string): Operation {
@@ -166,8 +172,8 @@ export function getOperation(operationId: string): Operation {
   return op;
 }
 
-export function resolve<T>(value: unknown): T {
-  return resolveRef<T>(loadSpec().doc, value);
+export function resolve(value: unknown): unknown {
+  return resolveRef(loadSpec().doc, value);
 }
 
 function matchSegments(segments: Segment[], parts: string[]): Record<string, string> | undefined {
@@ -207,10 +213,16 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
 function compareSpecificity(a: Route, b: Route): number {
   const n = Math.min(a.segments.length, b.segments.length);
   for (let i = 0; i < n; i++) {
-    const d = segmentRank(a.segments[i]!) - segmentRank(b.segments[i]!);
+    const sa = a.segments[i];
+    const sb = b.segments[i];
+    const d = (sa ? segmentRank(sa) : 0) - (sb ? segmentRank(sb) : 0);
     if (d !== 0) return d;
   }
   return b.segments.length - a.segments.length;
+}
+
+function literals(route: Route): string {
+  return route.segments.map((s) => (s.kind === 'literal' ? s.value : '*')).join('/');
 }
 
 /**
@@ -222,34 +234,30 @@ export function matchRoute(
   method: string,
   pathname: string,
 ): RouteMatch | { methodNotAllowed: true } | undefined {
-  const { routes } = (loadSpec(), loaded!);
+  const { routes } = spec();
   const parts = pathname.split('/').slice(1);
-  const candidates: Array<{ route: Route; params: Record<string, string> }> = [];
+  let anyPath = false;
+  const candidates: Array<{ route: Route; params: Record<string, string>; operation: Operation }> = [];
   for (const route of routes) {
     const params = matchSegments(route.segments, parts);
-    if (params) candidates.push({ route, params });
+    if (!params) continue;
+    anyPath = true;
+    const operation = route.operations.get(method);
+    if (operation) candidates.push({ route, params, operation });
   }
-  if (candidates.length === 0) return undefined;
-  const withMethod = candidates.filter((c) => c.route.operations.has(method));
-  if (withMethod.length === 0) return { methodNotAllowed: true };
-  withMethod.sort((a, b) => compareSpecificity(a.route, b.route));
+  if (!anyPath) return undefined;
+  candidates.sort((a, b) => compareSpecificity(a.route, b.route));
+  const [first] = candidates;
+  if (!first) return { methodNotAllowed: true };
   // GitHub keeps deprecated operations as aliases of newer ones on the same URL (compare-commits and
   // compare-commits-with-basehead); report the current one when both templates share their literals.
-  const literals = (r: Route): string =>
-    r.segments.map((s) => (s.kind === 'literal' ? s.value : '*')).join('/');
-  const first = withMethod[0]!;
-  if (first.route.operations.get(method)!.deprecated) {
-    const current = withMethod.findIndex(
-      (c) => !c.route.operations.get(method)!.deprecated && literals(c.route) === literals(first.route),
-    );
-    if (current > 0) withMethod.unshift(...withMethod.splice(current, 1));
-  }
-  const [best, ...rest] = withMethod;
+  const equivalent = candidates.filter((c) => literals(c.route) === literals(first.route));
+  const best = first.operation.deprecated
+    ? (equivalent.find((c) => !c.operation.deprecated) ?? first)
+    : first;
   return {
-    operation: best!.route.operations.get(method)!,
-    rawParams: best!.params,
-    aliases: rest
-      .filter((c) => literals(c.route) === literals(best!.route))
-      .map((c) => c.route.operations.get(method)!.operationId),
+    operation: best.operation,
+    rawParams: best.params,
+    aliases: equivalent.filter((c) => c !== best).map((c) => c.operation.operationId),
   };
 }
