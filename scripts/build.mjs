@@ -10,7 +10,9 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const dist = path.join(root, 'dist');
 await rm(dist, { recursive: true, force: true });
 
+const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 const result = await build({
+  define: { __FAAS_DEPLOY_VERSION__: JSON.stringify(pkg.version) },
   absWorkingDir: root,
   entryPoints: { index: 'src/index.ts', cli: 'src/cli-entry.ts' },
   outdir: 'dist',

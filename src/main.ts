@@ -1,15 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { readInputs, type InputSource } from './inputs.js';
-import { readEventInfo } from './plan/event.js';
-import { planRepository } from './plan/index.js';
-import { formatProblem } from './plan/manifest.js';
-import { packagePlan } from './package/index.js';
-import { resolveBaseImages } from './package/base-images.js';
-import { collectOutputs, plannedOutcomes, type ActionOutputs } from './report/outputs.js';
-import { renderSummary } from './report/summary.js';
+import type { ActionOutputs } from './report/outputs.js';
 import { describeError, UserError } from './util/errors.js';
-import { processRunner } from './util/exec.js';
+import { VERSION } from './version.js';
 
 /** Inputs from the runner's INPUT_* variables. */
 const runnerInputs: InputSource = {
@@ -43,6 +37,14 @@ export async function run(): Promise<void> {
   try {
     const inputs = readInputs(runnerInputs);
     const eventName = process.env['GITHUB_EVENT_NAME'] ?? '';
+    core.info(
+      `faas-deploy ${VERSION}: ${eventName || 'no'} event, mode ${inputs.mode}, functions in ${inputs.functionsDir}/`,
+    );
+    // The stages load after the first line of output (src/stages.ts).
+    const stages = await import('./stages.js');
+    const { readEventInfo, planRepository, formatProblem, processRunner, packagePlan, resolveBaseImages } =
+      stages;
+    const { collectOutputs, plannedOutcomes, renderSummary } = stages;
     const event = readEventInfo(eventName, await readEventPayload(process.env['GITHUB_EVENT_PATH']), {
       ...(process.env['GITHUB_REF'] ? { ref: process.env['GITHUB_REF'] } : {}),
       ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}),
