@@ -1,8 +1,10 @@
 // GitHub's published OpenAPI description (@octokit/openapi, api.github.com.json) loaded once per process
 // and turned into a route table. The non-dereferenced file is used: it parses several times faster than
 // the .deref.json and its $refs are resolved on demand by schema.ts, per operation.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -150,10 +152,124 @@ function buildRoutes(doc: OpenApiDocument): { routes: Route[]; byId: Map<string,
   return { routes, byId };
 }
 
+// ---- a trimmed copy of the spec, cached on disk ------------------------------------------------------
+// The 13 MB description is mostly prose and examples; what validation needs is ~3 MB and parses about
+// four times faster. The copy lives in node_modules/.cache, keyed by the spec file's size and mtime.
+
+type Json = Record<string, unknown>;
+const SCHEMA_CHILD = ['items', 'additionalProperties', 'not'];
+const SCHEMA_LIST = ['allOf', 'anyOf', 'oneOf'];
+const SCHEMA_NOISE = new Set(['description', 'example', 'examples', 'title', 'externalDocs', 'xml']);
+
+function trimSchema(schema: unknown): unknown {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(schema as Json)) {
+    if (SCHEMA_NOISE.has(key) || (key.startsWith('x-') && key !== 'x-multi-segment')) continue;
+    if (key === 'properties' && value && typeof value === 'object') {
+      out[key] = Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, trimSchema(v)]));
+    } else if (SCHEMA_CHILD.includes(key)) out[key] = trimSchema(value);
+    else if (SCHEMA_LIST.includes(key) && Array.isArray(value)) out[key] = value.map(trimSchema);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function trimContent(content: unknown): Json | undefined {
+  if (!content || typeof content !== 'object') return undefined;
+  return Object.fromEntries(
+    Object.entries(content as Record<string, Json>).map(([type, media]) => [
+      type,
+      { schema: trimSchema(media.schema) },
+    ]),
+  );
+}
+
+function trimResponse(response: unknown): Json {
+  const r = response as Json;
+  if (typeof r.$ref === 'string') return { $ref: r.$ref };
+  const content = trimContent(r.content);
+  return content ? { content } : {};
+}
+
+function trimParameter(parameter: unknown): Json {
+  const p = parameter as Json;
+  if (typeof p.$ref === 'string') return { $ref: p.$ref };
+  const out: Json = { name: p.name, in: p.in, schema: trimSchema(p.schema) };
+  if (p.required !== undefined) out.required = p.required;
+  if (p['x-multi-segment'] !== undefined) out['x-multi-segment'] = p['x-multi-segment'];
+  return out;
+}
+
+function trimBody(body: unknown): Json | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Json;
+  if (typeof b.$ref === 'string') return { $ref: b.$ref };
+  return { required: b.required ?? false, content: trimContent(b.content) ?? {} };
+}
+
+export function trimSpec(doc: OpenApiDocument): OpenApiDocument {
+  const paths: Record<string, Json> = {};
+  for (const [template, item] of Object.entries(doc.paths)) {
+    const trimmed: Json = {};
+    for (const [key, value] of Object.entries(item)) {
+      if (key === 'parameters' && Array.isArray(value)) trimmed[key] = value.map(trimParameter);
+      if (!HTTP_METHODS.includes(key)) continue;
+      const op = value as RawOperation;
+      trimmed[key] = {
+        operationId: op.operationId,
+        deprecated: op.deprecated === true || /^\*\*Deprecated\*\*/.test(op.description ?? ''),
+        ...(op.parameters ? { parameters: op.parameters.map(trimParameter) } : {}),
+        ...(op.requestBody ? { requestBody: trimBody(op.requestBody) } : {}),
+        responses: Object.fromEntries(
+          Object.entries(op.responses ?? {}).map(([k, v]) => [k, trimResponse(v)]),
+        ),
+        ...(op.externalDocs?.url ? { externalDocs: { url: op.externalDocs.url } } : {}),
+      };
+    }
+    paths[template] = trimmed;
+  }
+  const c = doc.components;
+  return {
+    paths,
+    components: {
+      schemas: Object.fromEntries(
+        Object.entries(c.schemas).map(([k, v]) => [k, trimSchema(v) as JsonSchema]),
+      ),
+      parameters: Object.fromEntries(
+        Object.entries(c.parameters).map(([k, v]) => [k, trimParameter(v) as unknown as OpenApiParameter]),
+      ),
+      responses: Object.fromEntries(Object.entries(c.responses).map(([k, v]) => [k, trimResponse(v)])),
+    },
+  };
+}
+
+function readTrimmedSpec(): OpenApiDocument {
+  const stat = statSync(SPEC_FILE);
+  const root = dirname(fileURLToPath(import.meta.url));
+  const cacheDir = join(root, '..', '..', 'node_modules', '.cache', 'faas-deploy-github');
+  const cacheFile = join(cacheDir, `api.github.com.${stat.size}.${Math.floor(stat.mtimeMs)}.trimmed.json`);
+  try {
+    return JSON.parse(readFileSync(cacheFile, 'utf8')) as OpenApiDocument;
+  } catch {
+    const trimmed = trimSpec(JSON.parse(readFileSync(SPEC_FILE, 'utf8')) as OpenApiDocument);
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      // Parallel test workers may race here: write aside, then rename atomically.
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(trimmed));
+      renameSync(tmp, cacheFile);
+    } catch {
+      // A read-only checkout only loses the speed-up.
+    }
+    return trimmed;
+  }
+}
+
 function spec(): { doc: OpenApiDocument; routes: Route[]; byId: Map<string, Operation>; ms: number } {
   if (!loaded) {
     const started = performance.now();
-    const doc = JSON.parse(readFileSync(SPEC_FILE, 'utf8')) as OpenApiDocument;
+    const doc = readTrimmedSpec();
     const { routes, byId } = buildRoutes(doc);
     loaded = { doc, routes, byId, ms: performance.now() - started };
   }
