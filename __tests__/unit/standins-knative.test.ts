@@ -27,9 +27,17 @@ import {
 
 const fixtures = new URL('../../../shared/fixtures/knative-status/', import.meta.url);
 
-function fixture<T = KService & { status: ServiceStatus }>(name: string): T {
-  return load(fs.readFileSync(new URL(name, fixtures), 'utf8')) as T;
+type ServiceFixture = KService & { status: ServiceStatus };
+interface RevisionFixture {
+  spec: { containers: Array<{ name: string; image: string }> };
+  status: RevisionStatus;
 }
+
+function read(name: string): unknown {
+  return load(fs.readFileSync(new URL(name, fixtures), 'utf8'));
+}
+const fixture = (name: string): ServiceFixture => read(name) as ServiceFixture;
+const revisionFixture = (name: string): RevisionFixture => read(name) as RevisionFixture;
 
 /** The Service as the stand-in sees it on a new generation: spec and metadata, status of before. */
 function withoutStatus(svc: KService, previous?: ServiceStatus): KService {
@@ -39,7 +47,11 @@ function withoutStatus(svc: KService, previous?: ServiceStatus): KService {
   return copy;
 }
 
-const ready = (name: string, gen: number): RevisionInfo => ({ name, configurationGeneration: gen, ready: true });
+const ready = (name: string, gen: number): RevisionInfo => ({
+  name,
+  configurationGeneration: gen,
+  ready: true,
+});
 
 describe('knative stand-in: Service status', () => {
   it('first revision ready: the status of service-ready.yaml (our domain is example.com)', () => {
@@ -68,7 +80,7 @@ describe('knative stand-in: Service status', () => {
 
   it('first deploy with a missing image: Ready False/RevisionMissing, url but no address or traffic', () => {
     const fx = fixture('service-failed-revision-missing.yaml');
-    const rev = fixture<{ status: RevisionStatus }>('revision-failed-container-missing.yaml');
+    const rev = revisionFixture('revision-failed-container-missing.yaml');
     const latest = revisionInfoFromStatus('hello-00001', 1, rev.status);
     expect(latest.ready).toBe(false);
     const got = serviceStatus({
@@ -86,7 +98,7 @@ describe('knative stand-in: Service status', () => {
   it('failed update keeps the previous revision serving (service-failed-update-previous-revision-serving.yaml)', () => {
     const before = fixture('service-ready.yaml');
     const fx = fixture('service-failed-update-previous-revision-serving.yaml');
-    const rev = fixture<{ status: RevisionStatus }>('revision-failed-container-missing.yaml');
+    const rev = revisionFixture('revision-failed-container-missing.yaml');
     const failed: RevisionInfo = { ...revisionInfoFromStatus('hello-00002', 2, rev.status) };
     const svc = withoutStatus(fx, before.status);
     const got = serviceStatus({
@@ -138,7 +150,10 @@ describe('knative stand-in: Service status', () => {
       reason: 'RevisionMissing',
       message: 'Revision "example-service-1" referenced in traffic not found.',
     });
-    expect(got.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionMissing' });
+    expect(got.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'RevisionMissing',
+    });
   });
 
   it('while the new revision resolves: Unknown, traffic still on the old revision', () => {
@@ -181,8 +196,22 @@ describe('knative stand-in: Service status', () => {
   });
 
   it('conditions stay sorted by type and keep lastTransitionTime when unchanged', () => {
-    const a = setConditions(undefined, [{ type: 'Ready', status: 'True' }, { type: 'A', status: 'True' }], 't1');
-    const b = setConditions(a, [{ type: 'Ready', status: 'True' }, { type: 'A', status: 'False', reason: 'X' }], 't2');
+    const a = setConditions(
+      undefined,
+      [
+        { type: 'Ready', status: 'True' },
+        { type: 'A', status: 'True' },
+      ],
+      't1',
+    );
+    const b = setConditions(
+      a,
+      [
+        { type: 'Ready', status: 'True' },
+        { type: 'A', status: 'False', reason: 'X' },
+      ],
+      't2',
+    );
     expect(b).toEqual([
       { type: 'A', status: 'False', reason: 'X', lastTransitionTime: 't2' },
       { type: 'Ready', status: 'True', lastTransitionTime: 't1' },
@@ -195,17 +224,22 @@ describe('knative stand-in: Revision', () => {
     const svc: KService = { metadata: { name: 'hello' }, spec: { template: {} } };
     expect(revisionNameFor(svc, 1)).toBe('hello-00001');
     expect(revisionNameFor(svc, 123)).toBe('hello-00123');
-    expect(revisionNameFor({ ...svc, spec: { template: { metadata: { name: 'hello-v2' } } } }, 3)).toBe('hello-v2');
+    expect(revisionNameFor({ ...svc, spec: { template: { metadata: { name: 'hello-v2' } } } }, 3)).toBe(
+      'hello-v2',
+    );
   });
 
   it('missing image: the conditions of revision-failed-container-missing.yaml', () => {
-    const fx = fixture<{ spec: { containers: Array<{ name: string; image: string }> }; status: RevisionStatus }>(
-      'revision-failed-container-missing.yaml',
-    );
+    const fx = revisionFixture('revision-failed-container-missing.yaml');
     const resolving = revisionResolvingStatus('2025-03-10T10:00:01Z');
     const error =
       'HEAD https://ghcr.io/v2/knative/helloworld-go/manifests/does-not-exist: unexpected status code 404 Not Found (HEAD responses have no body, use GET for details)';
-    const got = revisionResolvedStatus(fx.spec.containers, [{ ok: false, error }], resolving, '2025-03-10T10:00:03Z');
+    const got = revisionResolvedStatus(
+      fx.spec.containers,
+      [{ ok: false, error }],
+      resolving,
+      '2025-03-10T10:00:03Z',
+    );
     expect(got).toEqual(fx.status);
   });
 
@@ -241,12 +275,18 @@ describe('knative stand-in: registry resolution', () => {
       reference: `sha256:${'b'.repeat(64)}`,
       isDigest: true,
     });
-    expect(parseImageRef('busybox')).toMatchObject({ registry: 'index.docker.io', repository: 'library/busybox', reference: 'latest' });
+    expect(parseImageRef('busybox')).toMatchObject({
+      registry: 'index.docker.io',
+      repository: 'library/busybox',
+      reference: 'latest',
+    });
   });
 
   it('reads credentials from a .dockerconfigjson', () => {
     const auth = Buffer.from('u:p:w').toString('base64');
-    const cfg = JSON.stringify({ auths: { 'http://127.0.0.1:5001': { auth }, 'other:1': { username: 'x', password: 'y' } } });
+    const cfg = JSON.stringify({
+      auths: { 'http://127.0.0.1:5001': { auth }, 'other:1': { username: 'x', password: 'y' } },
+    });
     expect(credentialsFromDockerConfig(cfg, '127.0.0.1:5001')).toEqual({ username: 'u', password: 'p:w' });
     expect(credentialsFromDockerConfig(cfg, 'other:1')).toEqual({ username: 'x', password: 'y' });
     expect(credentialsFromDockerConfig(cfg, 'nope:1')).toBeUndefined();
@@ -259,17 +299,34 @@ describe('knative stand-in: registry resolution', () => {
     let host: string;
     beforeAll(async () => {
       server = http.createServer((req, res) => {
-        seen.push({ method: req.method, url: req.url, accept: req.headers.accept, auth: req.headers.authorization });
+        seen.push({
+          method: req.method,
+          url: req.url,
+          accept: req.headers.accept,
+          auth: req.headers.authorization,
+        });
         if (req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) {
           res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' }).end();
         } else if (req.url === '/v2/') res.writeHead(200).end('{}');
-        else if (req.url === '/v2/fn/manifests/1') res.writeHead(200, { 'Docker-Content-Digest': digest }).end();
+        else if (req.url === '/v2/fn/manifests/1')
+          res.writeHead(200, { 'Docker-Content-Digest': digest }).end();
         else res.writeHead(404).end();
       });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      await new Promise<void>((r) =>
+        server.listen(0, '127.0.0.1', () => {
+          r();
+        }),
+      );
       host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    afterAll(
+      () =>
+        new Promise<void>((r) =>
+          server.close(() => {
+            r();
+          }),
+        ),
+    );
 
     it('HEADs the manifest with the manifest media types and basic auth', async () => {
       const got = await resolveDigest(`${host}/fn:1`, { username: 'u', password: 'p' });
@@ -290,9 +347,17 @@ describe('knative stand-in: registry resolution', () => {
 
     it('a registry that is not listening', async () => {
       const closed = http.createServer();
-      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+      await new Promise<void>((r) =>
+        closed.listen(0, '127.0.0.1', () => {
+          r();
+        }),
+      );
       const port = (closed.address() as AddressInfo).port;
-      await new Promise<void>((r) => closed.close(() => r()));
+      await new Promise<void>((r) =>
+        closed.close(() => {
+          r();
+        }),
+      );
       const got = await resolveDigest(`127.0.0.1:${port}/fn:1`);
       expect(got).toEqual({
         ok: false,

@@ -52,7 +52,11 @@ function contextOf(tr: TaskRunFixture): SubstitutionContext {
 }
 
 describe('tekton stand-in: substitution', () => {
-  for (const name of ['taskrun-succeeded.yaml', 'taskrun-kaniko-succeeded.yaml', 'taskrun-kaniko-failed.yaml']) {
+  for (const name of [
+    'taskrun-succeeded.yaml',
+    'taskrun-kaniko-succeeded.yaml',
+    'taskrun-kaniko-failed.yaml',
+  ]) {
     it(`status.taskSpec of ${name} is the spec after substitution`, () => {
       const tr = fixture(name);
       expect(validateRun(tr.spec.taskSpec, contextOf(tr))).toBeUndefined();
@@ -89,13 +93,9 @@ describe('tekton stand-in: substitution', () => {
   });
 
   it('array params expand in place in command/args', () => {
-    expect(substituteList(['x', '$(params.flags[*])', '--img=$(params.IMAGE)', '$(params.flags[1])'], ctx)).toEqual([
-      'x',
-      '--a',
-      '--b=c',
-      '--img=r/x:1',
-      '--b=c',
-    ]);
+    expect(
+      substituteList(['x', '$(params.flags[*])', '--img=$(params.IMAGE)', '$(params.flags[1])'], ctx),
+    ).toEqual(['x', '--a', '--b=c', '--img=r/x:1', '--b=c']);
   });
 
   it('rejects a missing declared param and script together with command', () => {
@@ -107,7 +107,15 @@ describe('tekton stand-in: substitution', () => {
   });
 
   it('declared defaults apply; the run’s params win', () => {
-    const p = paramValues({ params: [{ name: 'a', default: '1' }, { name: 'b', default: '2' }] }, [{ name: 'b', value: '3' }]);
+    const p = paramValues(
+      {
+        params: [
+          { name: 'a', default: '1' },
+          { name: 'b', default: '2' },
+        ],
+      },
+      [{ name: 'b', value: '3' }],
+    );
     expect([...p]).toEqual([
       ['a', '1'],
       ['b', '3'],

@@ -82,7 +82,11 @@ type CondInput = Omit<Condition, 'lastTransitionTime'>;
  * Sets conditions the way knative.dev/pkg's condition manager does: lastTransitionTime only moves when
  * status, reason or message change; the list stays sorted by type.
  */
-export function setConditions(previous: Condition[] | undefined, updates: CondInput[], now: string): Condition[] {
+export function setConditions(
+  previous: Condition[] | undefined,
+  updates: CondInput[],
+  now: string,
+): Condition[] {
   const byType = new Map<string, Condition>();
   for (const c of previous ?? []) byType.set(c.type, c);
   for (const u of updates) {
@@ -92,7 +96,11 @@ export function setConditions(previous: Condition[] | undefined, updates: CondIn
       old.status === u.status &&
       (old.reason ?? '') === (u.reason ?? '') &&
       (old.message ?? '') === (u.message ?? '');
-    const next: Condition = { type: u.type, status: u.status, lastTransitionTime: same ? old.lastTransitionTime : now };
+    const next: Condition = {
+      type: u.type,
+      status: u.status,
+      lastTransitionTime: same ? old.lastTransitionTime : now,
+    };
     if (u.reason) next.reason = u.reason;
     if (u.message) next.message = u.message;
     if (u.severity) next.severity = u.severity;
@@ -267,7 +275,10 @@ export function serviceStatus(input: ServiceStatusInput): ServiceStatus {
   }
 
   // RoutesReady: every traffic target must name a ready revision.
-  const spec = svc.spec?.traffic && svc.spec.traffic.length > 0 ? svc.spec.traffic : [{ latestRevision: true, percent: 100 }];
+  const spec =
+    svc.spec?.traffic && svc.spec.traffic.length > 0
+      ? svc.spec.traffic
+      : [{ latestRevision: true, percent: 100 }];
   const byName = new Map(revisions.map((r) => [r.name, r]));
   let route: CondInput = { type: 'RoutesReady', status: 'True' };
   const traffic: TrafficTarget[] = [];
@@ -338,7 +349,13 @@ export function serviceStatus(input: ServiceStatusInput): ServiceStatus {
   if (config.status === 'True' && route.status === 'True') ready = { type: 'Ready', status: 'True' };
   else {
     const unhappy =
-      route.status === 'False' ? route : config.status === 'False' ? config : route.status !== 'True' ? route : config;
+      route.status === 'False'
+        ? route
+        : config.status === 'False'
+          ? config
+          : route.status !== 'True'
+            ? route
+            : config;
     ready = { type: 'Ready', status: unhappy.status, ...pick(unhappy) };
   }
 

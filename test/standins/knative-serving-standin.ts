@@ -19,8 +19,20 @@ import {
   type RevisionStatus,
   type ServiceStatus,
 } from './knative-serving-logic.ts';
-import { credentialsFromDockerConfig, parseImageRef, resolveDigest, type RegistryCredentials } from './registry-resolve.ts';
-import { KeyedQueue, KubeApiError, KubeRest, listAndWatch, resourcePath, type KubeObject } from './kube-client.ts';
+import {
+  credentialsFromDockerConfig,
+  parseImageRef,
+  resolveDigest,
+  type RegistryCredentials,
+} from './registry-resolve.ts';
+import {
+  KeyedQueue,
+  KubeApiError,
+  KubeRest,
+  listAndWatch,
+  resourcePath,
+  type KubeObject,
+} from './kube-client.ts';
 
 const GROUP = 'serving.knative.dev';
 const VERSION = 'v1';
@@ -43,13 +55,14 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-const path = (ns: string, plural: string, name?: string): string => resourcePath(GROUP, VERSION, ns, plural, name);
+const path = (ns: string, plural: string, name?: string): string =>
+  resourcePath(GROUP, VERSION, ns, plural, name);
 
 /** Writes .status through the /status subresource, re-reading on conflicts. */
 async function writeStatus<T extends KubeObject>(
   rest: KubeRest,
   objPath: string,
-  make: (fresh: T) => unknown | undefined,
+  make: (fresh: T) => unknown,
 ): Promise<T | undefined> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const fresh = await rest.get<T>(objPath);
@@ -59,13 +72,19 @@ async function writeStatus<T extends KubeObject>(
     const res = await rest.request('PUT', `${objPath}/status`, { ...fresh, status });
     if (res.status === 409) continue;
     if (res.status === 404) return undefined;
-    if (res.status < 200 || res.status > 299) throw new KubeApiError('PUT', `${objPath}/status`, res.status, res.text);
+    if (res.status < 200 || res.status > 299)
+      throw new KubeApiError('PUT', `${objPath}/status`, res.status, res.text);
     return JSON.parse(res.text) as T;
   }
   throw new Error(`${objPath}/status: still conflicting after 8 attempts`);
 }
 
-async function pullCredentials(rest: KubeRest, ns: string, svc: KService, registry: string): Promise<RegistryCredentials | undefined> {
+async function pullCredentials(
+  rest: KubeRest,
+  ns: string,
+  svc: KService,
+  registry: string,
+): Promise<RegistryCredentials | undefined> {
   const podSpec = (svc.spec?.template?.spec ?? {}) as {
     imagePullSecrets?: Array<{ name?: string }>;
     serviceAccountName?: string;
@@ -76,7 +95,9 @@ async function pullCredentials(rest: KubeRest, ns: string, svc: KService, regist
   );
   for (const s of sa?.imagePullSecrets ?? []) if (s.name) names.push(s.name);
   for (const name of names) {
-    const secret = await rest.get<{ data?: Record<string, string> }>(resourcePath('', 'v1', ns, 'secrets', name));
+    const secret = await rest.get<{ data?: Record<string, string> }>(
+      resourcePath('', 'v1', ns, 'secrets', name),
+    );
     const raw = secret?.data?.['.dockerconfigjson'];
     if (!raw) continue;
     const creds = credentialsFromDockerConfig(Buffer.from(raw, 'base64').toString('utf8'), registry);
@@ -89,18 +110,32 @@ function ownerRef(apiVersion: string, kind: string, name: string, uid: string): 
   return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
 }
 
-async function deleteChildren(rest: KubeRest, ns: string, name: string, serviceUid: string | undefined): Promise<void> {
+async function deleteChildren(
+  rest: KubeRest,
+  ns: string,
+  name: string,
+  serviceUid: string | undefined,
+): Promise<void> {
   // No kube-controller-manager runs, so there is no garbage collector: delete what we created.
   const selector = encodeURIComponent(`${L_SERVICE}=${name}`);
-  const revs = await rest.call<{ items: KubeObject[] }>('GET', `${path(ns, 'revisions')}?labelSelector=${selector}`);
+  const revs = await rest.call<{ items: KubeObject[] }>(
+    'GET',
+    `${path(ns, 'revisions')}?labelSelector=${selector}`,
+  );
   for (const r of revs.items) {
-    if (serviceUid && r.metadata.labels?.[L_SERVICE_UID] && r.metadata.labels[L_SERVICE_UID] !== serviceUid) continue;
+    if (serviceUid && r.metadata.labels?.[L_SERVICE_UID] && r.metadata.labels[L_SERVICE_UID] !== serviceUid)
+      continue;
     await rest.delete(path(ns, 'revisions', r.metadata.name));
   }
   for (const plural of ['configurations', 'routes']) {
     const obj = await rest.get(path(ns, plural, name));
     if (!obj) continue;
-    if (serviceUid && obj.metadata.labels?.[L_SERVICE_UID] && obj.metadata.labels[L_SERVICE_UID] !== serviceUid) continue;
+    if (
+      serviceUid &&
+      obj.metadata.labels?.[L_SERVICE_UID] &&
+      obj.metadata.labels[L_SERVICE_UID] !== serviceUid
+    )
+      continue;
     await rest.delete(path(ns, plural, name));
   }
 }
@@ -115,18 +150,20 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
   log(`${ns}/${name}: reconciling generation ${generation}`);
 
   // 1. Start of a reconcile of a new generation: Ready Unknown/NewObservedGenFailure.
-  svc = (await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
-    fresh.metadata.generation === generation ? beginReconcileStatus(fresh, now()) : undefined,
-  )) ?? svc;
+  svc =
+    (await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
+      fresh.metadata.generation === generation ? beginReconcileStatus(fresh, now()) : undefined,
+    )) ?? svc;
 
   // Children left over from an earlier Service of the same name (we were down when it was deleted).
   const oldConfig = await rest.get(path(ns, 'configurations', name));
-  if (oldConfig && oldConfig.metadata.labels?.[L_SERVICE_UID] !== uid) await deleteChildren(rest, ns, name, undefined);
+  if (oldConfig && oldConfig.metadata.labels?.[L_SERVICE_UID] !== uid)
+    await deleteChildren(rest, ns, name, undefined);
 
   // 2. Configuration and Route, as the service reconciler creates them. The API server bumps the
   // Configuration's generation only when the template changes: that is the configuration generation.
   const template = svc.spec?.template ?? {};
-  const config = await rest.apply<KubeObject>(
+  const config = await rest.apply(
     path(ns, 'configurations', name),
     {
       apiVersion: API_VERSION,
@@ -143,7 +180,7 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
   );
   const configGeneration = config.metadata.generation ?? 1;
   const specTraffic = svc.spec?.traffic?.length ? svc.spec.traffic : [{ latestRevision: true, percent: 100 }];
-  const route = await rest.apply<KubeObject>(
+  const route = await rest.apply(
     path(ns, 'routes', name),
     {
       apiVersion: API_VERSION,
@@ -197,7 +234,12 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
     const revisions = await listRevisions(rest, ns, name);
     await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
       fresh.metadata.generation === generation
-        ? serviceStatus({ service: fresh, latestCreated: pending, revisions: merge(revisions, pending), now: now() })
+        ? serviceStatus({
+            service: fresh,
+            latestCreated: pending,
+            revisions: merge(revisions, pending),
+            now: now(),
+          })
         : undefined,
     );
 
@@ -227,7 +269,9 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
   );
   const st = written?.status;
   const ready = st?.conditions?.find((c) => c.type === 'Ready');
-  log(`${ns}/${name}: generation ${generation} -> Ready ${ready?.status} ${ready?.reason ?? ''} ${st?.url ?? ''}`);
+  log(
+    `${ns}/${name}: generation ${generation} -> Ready ${ready?.status} ${ready?.reason ?? ''} ${st?.url ?? ''}`,
+  );
 
   // Configuration and Route status, for clients that look at them.
   if (st) {
@@ -260,7 +304,10 @@ function merge(revisions: RevisionInfo[], one: RevisionInfo): RevisionInfo[] {
 
 async function listRevisions(rest: KubeRest, ns: string, service: string): Promise<RevisionInfo[]> {
   const selector = encodeURIComponent(`${L_SERVICE}=${service}`);
-  const list = await rest.call<{ items: RevisionObject[] }>('GET', `${path(ns, 'revisions')}?labelSelector=${selector}`);
+  const list = await rest.call<{ items: RevisionObject[] }>(
+    'GET',
+    `${path(ns, 'revisions')}?labelSelector=${selector}`,
+  );
   return list.items.map((r) =>
     revisionInfoFromStatus(r.metadata.name, Number(r.metadata.labels?.[L_CONFIGURATION_GEN] ?? 0), r.status),
   );
@@ -299,7 +346,9 @@ async function main(): Promise<void> {
     },
     abort.signal,
     log,
-    () => log('synced: initial list done'),
+    () => {
+      log('synced: initial list done');
+    },
   );
 }
 

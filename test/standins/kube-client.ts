@@ -56,18 +56,23 @@ export class KubeRest {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<{ status: number; text: string }> {
-    const opts: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
+    // applyToHTTPSOptions adds the bearer token (if any) to these headers.
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    const opts: https.RequestOptions = { method, headers };
     await this.kc.applyToHTTPSOptions(opts);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     if (payload !== undefined) {
-      opts.headers = { ...opts.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
+      headers['Content-Type'] = contentType;
+      headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const url = new URL(this.server + path);
     return await new Promise((resolve, reject) => {
       const req = https.request(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
         res.on('error', reject);
       });
       req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: timed out after 30 s`)));
@@ -107,7 +112,13 @@ export class KubeRest {
 }
 
 /** Path of a namespaced custom resource collection or object. */
-export function resourcePath(group: string, version: string, namespace: string, plural: string, name?: string): string {
+export function resourcePath(
+  group: string,
+  version: string,
+  namespace: string,
+  plural: string,
+  name?: string,
+): string {
   const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
   return `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}${name ? '/' + encodeURIComponent(name) : ''}`;
 }
@@ -132,7 +143,10 @@ export async function listAndWatch<T extends KubeObject>(
   while (!signal.aborted) {
     try {
       if (resourceVersion === undefined) {
-        const list = await rest.call<{ metadata: { resourceVersion: string }; items: T[] }>('GET', collectionPath);
+        const list = await rest.call<{ metadata: { resourceVersion: string }; items: T[] }>(
+          'GET',
+          collectionPath,
+        );
         for (const item of list.items) onEvent({ type: 'ADDED', object: item });
         resourceVersion = list.metadata.resourceVersion;
         onListed?.();
@@ -153,7 +167,7 @@ export async function listAndWatch<T extends KubeObject>(
                 controller?.abort();
                 return;
               }
-              const rv = obj.metadata?.resourceVersion;
+              const rv = (obj.metadata as T['metadata'] | undefined)?.resourceVersion;
               if (rv) resourceVersion = rv;
               if (type === 'BOOKMARK') return;
               onEvent({ type: type as WatchEvent<T>['type'], object: obj });
@@ -166,19 +180,31 @@ export async function listAndWatch<T extends KubeObject>(
           .then((c) => {
             controller = c;
           })
-          .catch((err: unknown) => resolve(err));
+          .catch((err: unknown) => {
+            resolve(err);
+          });
       });
-      if (ended && !isTimeout(ended) && !signal.aborted) {
-        log(`watch ${collectionPath} ended: ${String(ended)}; reconnecting`);
+      if (ended !== null && ended !== undefined && !isTimeout(ended) && !isAborted(signal)) {
+        log(`watch ${collectionPath} ended: ${errorText(ended)}; reconnecting`);
         await sleep(500);
       }
     } catch (err) {
-      if (signal.aborted) break;
-      log(`list/watch ${collectionPath} failed: ${String(err)}; retrying in 1 s`);
+      if (isAborted(signal)) break;
+      log(`list/watch ${collectionPath} failed: ${errorText(err)}; retrying in 1 s`);
       resourceVersion = undefined;
       await sleep(1000);
     }
   }
+}
+
+// A function, so that TypeScript does not narrow signal.aborted across awaits.
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
 function isTimeout(err: unknown): boolean {

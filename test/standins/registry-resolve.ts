@@ -69,7 +69,10 @@ export interface RegistryCredentials {
 }
 
 /** Reads credentials for a registry host out of a .dockerconfigjson document. */
-export function credentialsFromDockerConfig(dockerConfigJson: string, registry: string): RegistryCredentials | undefined {
+export function credentialsFromDockerConfig(
+  dockerConfigJson: string,
+  registry: string,
+): RegistryCredentials | undefined {
   let parsed: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
   try {
     parsed = JSON.parse(dockerConfigJson) as typeof parsed;
@@ -98,26 +101,21 @@ interface Answer {
   body: string;
 }
 
-function send(
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  deadline: number,
-): Promise<Answer> {
+function send(url: URL, method: string, headers: Record<string, string>, deadline: number): Promise<Answer> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const remaining = Math.max(1, deadline - Date.now());
     const req = mod.request(url, { method, headers, rejectUnauthorized: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
+      res.on('end', () => {
         resolve({
           status: res.statusCode ?? 0,
           statusText: res.statusMessage ?? '',
           headers: res.headers,
           body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
+        });
+      });
       res.on('error', reject);
     });
     req.setTimeout(remaining, () => req.destroy(new Error('context deadline exceeded')));
@@ -127,7 +125,7 @@ function send(
 }
 
 function goMethod(method: string): string {
-  return method[0] + method.slice(1).toLowerCase(); // net/http's error prefix: Head "<url>": ...
+  return method.charAt(0) + method.slice(1).toLowerCase(); // net/http's error prefix: Head "<url>": ...
 }
 
 /**
@@ -163,9 +161,10 @@ export async function resolveDigest(
 
   let authorization: string | undefined;
   if (ping.status === 401) {
-    const challenge = String(ping.headers['www-authenticate'] ?? '');
+    const challenge = header(ping.headers, 'www-authenticate');
     if (/^basic/i.test(challenge)) {
-      if (creds) authorization = 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
+      if (creds)
+        authorization = 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
     } else if (/^bearer/i.test(challenge)) {
       const params = Object.fromEntries(
         [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]?.toLowerCase() ?? '', m[2] ?? '']),
@@ -174,11 +173,16 @@ export async function resolveDigest(
       if (params['service']) tokenUrl.searchParams.set('service', params['service']);
       tokenUrl.searchParams.set('scope', `repository:${ref.repository}:pull`);
       const headers: Record<string, string> = {};
-      if (creds) headers['Authorization'] = 'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
+      if (creds)
+        headers['Authorization'] =
+          'Basic ' + Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
       try {
         const tok = await send(tokenUrl, 'GET', headers, deadline);
         if (tok.status !== 200) {
-          return { ok: false, error: `GET ${tokenUrl.toString()}: unexpected status code ${tok.status} ${tok.statusText}` };
+          return {
+            ok: false,
+            error: `GET ${tokenUrl.toString()}: unexpected status code ${tok.status} ${tok.statusText}`,
+          };
         }
         const body = JSON.parse(tok.body) as { token?: string; access_token?: string };
         authorization = `Bearer ${body.token ?? body.access_token ?? ''}`;
@@ -203,14 +207,22 @@ export async function resolveDigest(
       error: `HEAD ${url.toString()}: unexpected status code ${res.status} ${res.statusText} (HEAD responses have no body, use GET for details)`,
     };
   }
-  const digest = String(res.headers['docker-content-digest'] ?? '');
+  const digest = header(res.headers, 'docker-content-digest');
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
     return { ok: false, error: `HEAD ${url.toString()}: response has no Docker-Content-Digest header` };
   }
   if (ref.isDigest && digest !== ref.reference) {
-    return { ok: false, error: `manifest digest: "${digest}" does not match requested digest: "${ref.reference}"` };
+    return {
+      ok: false,
+      error: `manifest digest: "${digest}" does not match requested digest: "${ref.reference}"`,
+    };
   }
   return { ok: true, digest: `${repoString(ref)}@${digest}` };
+}
+
+function header(headers: http.IncomingHttpHeaders, name: string): string {
+  const v = headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
 }
 
 function errText(err: unknown): string {

@@ -59,7 +59,7 @@ export interface TaskRunSpec {
 }
 
 export interface Condition {
-  type: 'Succeeded';
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
@@ -215,8 +215,10 @@ export function resolveTaskSpec(taskSpec: TaskSpec, ctx: SubstitutionContext): T
     const args = substituteList(s.args, ctx);
     if (args) s.args = args;
     if (s.workingDir) s.workingDir = substitute(s.workingDir, ctx);
-    if (s.env) s.env = s.env.map((e) => (e.value !== undefined ? { ...e, value: substitute(e.value, ctx) } : e));
-    if (s.volumeMounts) s.volumeMounts = s.volumeMounts.map((v) => ({ ...v, mountPath: substitute(v.mountPath, ctx) }));
+    if (s.env)
+      s.env = s.env.map((e) => (e.value !== undefined ? { ...e, value: substitute(e.value, ctx) } : e));
+    if (s.volumeMounts)
+      s.volumeMounts = s.volumeMounts.map((v) => ({ ...v, mountPath: substitute(v.mountPath, ctx) }));
     return s;
   });
   return { ...taskSpec, steps };
@@ -319,7 +321,12 @@ export function finalCondition(taskRunName: string, outcome: Outcome, now: strin
         now,
       );
     case 'cancelled':
-      return succeeded('False', 'TaskRunCancelled', `TaskRun "${taskRunName}" was cancelled. ${outcome.statusMessage ?? ''}`, now);
+      return succeeded(
+        'False',
+        'TaskRunCancelled',
+        `TaskRun "${taskRunName}" was cancelled. ${outcome.statusMessage ?? ''}`,
+        now,
+      );
     case 'failed':
       return succeeded('False', outcome.reason, outcome.message, now);
   }

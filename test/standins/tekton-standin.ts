@@ -13,7 +13,14 @@ import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { KeyedQueue, KubeApiError, KubeRest, listAndWatch, resourcePath, type KubeObject } from './kube-client.ts';
+import {
+  KeyedQueue,
+  KubeApiError,
+  KubeRest,
+  listAndWatch,
+  resourcePath,
+  type KubeObject,
+} from './kube-client.ts';
 import {
   DEFAULT_TIMEOUT_MS,
   applyStepTemplate,
@@ -82,14 +89,22 @@ function dockerEnv(): { env: NodeJS.ProcessEnv } | { error: string } {
     }
   }
   if (!host) return { error: `tekton stand-in: no Docker engine: ${CONTAINERS_ENV} has no DOCKER_HOST` };
+  // Keep the CLI away from the invoking user's ~/.docker (credential helpers, contexts).
+  if (!env['DOCKER_CONFIG']) {
+    env['DOCKER_CONFIG'] = path.join(STATE, 'kube', 'docker-cli');
+    fs.mkdirSync(env['DOCKER_CONFIG'], { recursive: true });
+  }
   return { env };
 }
 
-function docker(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function docker(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('docker', args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -106,14 +121,26 @@ interface Run {
 
 const running = new Map<string, Run>(); // by TaskRun uid
 
-async function writeStatus(rest: KubeRest, ns: string, name: string, uid: string, status: TaskRunStatus): Promise<boolean> {
+/** Why the current step's container was killed (a function: the flags change while we await). */
+function killed(run: Run): 'TaskRunCancelled' | 'TaskRunTimeout' | undefined {
+  return run.cancelled ? 'TaskRunCancelled' : run.timedOut ? 'TaskRunTimeout' : undefined;
+}
+
+async function writeStatus(
+  rest: KubeRest,
+  ns: string,
+  name: string,
+  uid: string,
+  status: TaskRunStatus,
+): Promise<boolean> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const fresh = await rest.get<TaskRun>(trPath(ns, name));
     if (!fresh || fresh.metadata.uid !== uid) return false;
     const res = await rest.request('PUT', `${trPath(ns, name)}/status`, { ...fresh, status });
     if (res.status === 409) continue;
     if (res.status === 404) return false;
-    if (res.status < 200 || res.status > 299) throw new KubeApiError('PUT', 'taskrun status', res.status, res.text);
+    if (res.status < 200 || res.status > 299)
+      throw new KubeApiError('PUT', 'taskrun status', res.status, res.text);
     return true;
   }
   throw new Error(`${ns}/${name}: status write still conflicting after 8 attempts`);
@@ -133,7 +160,12 @@ async function saveLogs(rest: KubeRest, tr: TaskRun, logs: Map<string, string>):
         namespace: ns,
         labels: { 'tekton.dev/taskRun': tr.metadata.name, 'app.kubernetes.io/managed-by': 'tekton-standin' },
         ownerReferences: [
-          { apiVersion: `${GROUP}/${VERSION}`, kind: 'TaskRun', name: tr.metadata.name, uid: tr.metadata.uid ?? '' },
+          {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'TaskRun',
+            name: tr.metadata.name,
+            uid: tr.metadata.uid ?? '',
+          },
         ],
       },
       data,
@@ -142,7 +174,13 @@ async function saveLogs(rest: KubeRest, tr: TaskRun, logs: Map<string, string>):
   );
 }
 
-async function keyFrom(rest: KubeRest, ns: string, kind: 'secrets' | 'configmaps', name: string, key: string): Promise<string | undefined> {
+async function keyFrom(
+  rest: KubeRest,
+  ns: string,
+  kind: 'secrets' | 'configmaps',
+  name: string,
+  key: string,
+): Promise<string | undefined> {
   const obj = await rest.get<{ data?: Record<string, string>; binaryData?: Record<string, string> }>(
     resourcePath('', 'v1', ns, kind, name),
   );
@@ -154,19 +192,25 @@ async function keyFrom(rest: KubeRest, ns: string, kind: 'secrets' | 'configmaps
   return obj.data?.[key];
 }
 
-async function resolveEnv(rest: KubeRest, ns: string, env: EnvVar[] | undefined): Promise<Array<[string, string]>> {
+async function resolveEnv(
+  rest: KubeRest,
+  ns: string,
+  env: EnvVar[] | undefined,
+): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
   for (const e of env ?? []) {
     if (e.value !== undefined) out.push([e.name, e.value]);
     else if (e.valueFrom?.secretKeyRef) {
       const r = e.valueFrom.secretKeyRef;
       const v = await keyFrom(rest, ns, 'secrets', r.name, r.key);
-      if (v === undefined && !r.optional) throw new Error(`secret "${r.name}" key "${r.key}" not found (env ${e.name})`);
+      if (v === undefined && !r.optional)
+        throw new Error(`secret "${r.name}" key "${r.key}" not found (env ${e.name})`);
       if (v !== undefined) out.push([e.name, v]);
     } else if (e.valueFrom?.configMapKeyRef) {
       const r = e.valueFrom.configMapKeyRef;
       const v = await keyFrom(rest, ns, 'configmaps', r.name, r.key);
-      if (v === undefined && !r.optional) throw new Error(`configmap "${r.name}" key "${r.key}" not found (env ${e.name})`);
+      if (v === undefined && !r.optional)
+        throw new Error(`configmap "${r.name}" key "${r.key}" not found (env ${e.name})`);
       if (v !== undefined) out.push([e.name, v]);
     } else out.push([e.name, '']);
   }
@@ -174,11 +218,18 @@ async function resolveEnv(rest: KubeRest, ns: string, env: EnvVar[] | undefined)
 }
 
 /** Writes the keys of a Secret/ConfigMap into dir (with `items` remapping), for a volume or workspace. */
-async function materialize(rest: KubeRest, ns: string, source: Record<string, unknown>, dir: string): Promise<void> {
+async function materialize(
+  rest: KubeRest,
+  ns: string,
+  source: Record<string, unknown>,
+  dir: string,
+): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
   fs.chmodSync(dir, 0o777);
-  const secret = source['secret'] as { secretName?: string; items?: Array<{ key: string; path: string }> } | undefined;
-  const cm = source['configMap'] as { name?: string; items?: Array<{ key: string; path: string }> } | undefined;
+  const secret = source['secret'] as
+    { secretName?: string; items?: Array<{ key: string; path: string }> } | undefined;
+  const cm = source['configMap'] as
+    { name?: string; items?: Array<{ key: string; path: string }> } | undefined;
   if (!secret && !cm) return; // emptyDir
   const kind = secret ? 'secrets' : 'configmaps';
   const name = secret ? (secret.secretName ?? '') : (cm?.name ?? '');
@@ -187,10 +238,13 @@ async function materialize(rest: KubeRest, ns: string, source: Record<string, un
   );
   if (!obj) throw new Error(`${kind === 'secrets' ? 'secret' : 'configmap'} "${name}" not found`);
   const files = new Map<string, Buffer>();
-  for (const [k, v] of Object.entries(obj.data ?? {})) files.set(k, secret ? Buffer.from(v, 'base64') : Buffer.from(v));
+  for (const [k, v] of Object.entries(obj.data ?? {}))
+    files.set(k, secret ? Buffer.from(v, 'base64') : Buffer.from(v));
   for (const [k, v] of Object.entries(obj.binaryData ?? {})) files.set(k, Buffer.from(v, 'base64'));
   const items = (secret ?? cm)?.items;
-  const mapping = items ? items.map((i) => [i.key, i.path] as const) : [...files.keys()].map((k) => [k, k] as const);
+  const mapping = items
+    ? items.map((i) => [i.key, i.path] as const)
+    : [...files.keys()].map((k) => [k, k] as const);
   for (const [key, rel] of mapping) {
     const content = files.get(key);
     if (content === undefined) throw new Error(`${name}: key "${key}" not found`);
@@ -218,12 +272,26 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
   const name = tr.metadata.name;
   const uid = tr.metadata.uid ?? '';
   const startTime = tr.status?.startTime ?? now();
-  const timeoutMs = tr.spec.timeout !== undefined ? parseGoDuration(tr.spec.timeout) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
+  const timeoutMs =
+    tr.spec.timeout !== undefined
+      ? (parseGoDuration(tr.spec.timeout) ?? DEFAULT_TIMEOUT_MS)
+      : DEFAULT_TIMEOUT_MS;
   const steps: StepState[] = [];
-  let resolved: TaskSpec | undefined;
-  const finish = async (outcome: Outcome, results: Array<{ name: string; value: string }> = []): Promise<void> => {
-    await writeStatus(rest, ns, name, uid, finalStatus(name, startTime, resolved, steps, results, outcome, now()));
-    log(`${ns}/${name}: finished ${outcome.kind}${'container' in outcome ? ` (${outcome.container} ${outcome.exitCode})` : ''}`);
+  let resolved: TaskSpec | undefined = undefined;
+  const finish = async (
+    outcome: Outcome,
+    results: Array<{ name: string; value: string }> = [],
+  ): Promise<void> => {
+    await writeStatus(
+      rest,
+      ns,
+      name,
+      uid,
+      finalStatus(name, startTime, resolved, steps, results, outcome, now()),
+    );
+    log(
+      `${ns}/${name}: finished ${outcome.kind}${'container' in outcome ? ` (${outcome.container} ${outcome.exitCode})` : ''}`,
+    );
   };
 
   if (tr.spec.status === 'TaskRunCancelled') {
@@ -248,7 +316,11 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
     taskSpec = task.spec;
   }
   if (!taskSpec) {
-    await finish({ kind: 'failed', reason: 'TaskRunValidationFailed', message: 'expected exactly one, got neither: spec.taskRef, spec.taskSpec' });
+    await finish({
+      kind: 'failed',
+      reason: 'TaskRunValidationFailed',
+      message: 'expected exactly one, got neither: spec.taskRef, spec.taskSpec',
+    });
     return;
   }
   const ctx: SubstitutionContext = {
@@ -262,7 +334,11 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
   };
   const invalid = validateRun(taskSpec, ctx);
   if (invalid) {
-    await finish({ kind: 'failed', reason: 'TaskRunValidationFailed', message: `invalid input params for task ${taskName}: ${invalid}` });
+    await finish({
+      kind: 'failed',
+      reason: 'TaskRunValidationFailed',
+      message: `invalid input params for task ${taskName}: ${invalid}`,
+    });
     return;
   }
   resolved = resolveTaskSpec(taskSpec, ctx);
@@ -280,30 +356,44 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
   const logDir = path.join(LOG_ROOT, ns, name);
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(logDir, { recursive: true });
-  const dirs = { results: path.join(work, 'results'), home: path.join(work, 'home'), scripts: path.join(work, 'scripts') };
+  const dirs = {
+    results: path.join(work, 'results'),
+    home: path.join(work, 'home'),
+    scripts: path.join(work, 'scripts'),
+  };
   for (const d of Object.values(dirs)) {
     fs.mkdirSync(d, { recursive: true });
     fs.chmodSync(d, 0o777);
   }
-  const timer = setTimeout(() => {
-    if (timeoutMs <= 0) return;
-    run.timedOut = true;
-    if (run.containerId) void docker(['kill', run.containerId], engine.env);
-  }, Math.max(0, Date.parse(startTime) + timeoutMs - Date.now()));
+  const timer = setTimeout(
+    () => {
+      if (timeoutMs <= 0) return;
+      run.timedOut = true;
+      if (run.containerId) void docker(['kill', run.containerId], engine.env);
+    },
+    Math.max(0, Date.parse(startTime) + timeoutMs - Date.now()),
+  );
   if (timeoutMs <= 0) clearTimeout(timer);
 
   const logs = new Map<string, string>();
   try {
     const mounts: string[] = [
-      '-v', `${dirs.results}:/tekton/results`,
-      '-v', `${dirs.home}:/tekton/home`,
-      '-v', `${dirs.scripts}:/tekton/scripts:ro`,
+      '-v',
+      `${dirs.results}:/tekton/results`,
+      '-v',
+      `${dirs.home}:/tekton/home`,
+      '-v',
+      `${dirs.scripts}:/tekton/scripts:ro`,
     ];
     for (const w of taskSpec.workspaces ?? []) {
       const binding = tr.spec.workspaces?.find((b) => b.name === w.name);
       if (!binding) {
         if (w.optional) continue;
-        await finish({ kind: 'failed', reason: 'TaskRunValidationFailed', message: `bind workspace "${w.name}": workspace binding missing` });
+        await finish({
+          kind: 'failed',
+          reason: 'TaskRunValidationFailed',
+          message: `bind workspace "${w.name}": workspace binding missing`,
+        });
         return;
       }
       if (!('emptyDir' in binding) && !('secret' in binding) && !('configMap' in binding)) {
@@ -346,27 +436,48 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
         });
         continue;
       }
-      if (run.cancelled || run.timedOut) {
-        outcome = run.cancelled ? { kind: 'cancelled', statusMessage: run.statusMessage ?? '' } : { kind: 'timeout', timeoutMs };
+      const stop = killed(run);
+      if (stop) {
+        outcome =
+          stop === 'TaskRunCancelled'
+            ? { kind: 'cancelled', statusMessage: run.statusMessage ?? '' }
+            : { kind: 'timeout', timeoutMs };
         continue;
       }
-      const args = ['create', '--network', 'host', '--name', `tekton-standin-${uid.slice(0, 8)}-${container}-${randomBytes(3).toString('hex')}`];
+      const args = [
+        'create',
+        '--network',
+        'host',
+        '--name',
+        `tekton-standin-${uid.slice(0, 8)}-${container}-${randomBytes(3).toString('hex')}`,
+      ];
       args.push(...mounts);
       for (const m of step.volumeMounts ?? []) {
         const dir = volumeDirs.get(m.name);
         if (!dir) throw new Error(`step ${stepName}: volumeMount "${m.name}" names no volume`);
-        args.push('-v', `${m.subPath ? path.join(dir, m.subPath) : dir}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+        args.push(
+          '-v',
+          `${m.subPath ? path.join(dir, m.subPath) : dir}:${m.mountPath}${m.readOnly ? ':ro' : ''}`,
+        );
       }
       let env: Array<[string, string]>;
       try {
-        env = [...(await resolveEnv(rest, ns, step.env)), ...(await resolveEnv(rest, ns, tr.spec.podTemplate?.env))];
+        env = [
+          ...(await resolveEnv(rest, ns, step.env)),
+          ...(await resolveEnv(rest, ns, tr.spec.podTemplate?.env)),
+        ];
         for (const ef of step.envFrom ?? []) {
           const kind = ef.secretRef ? 'secrets' : 'configmaps';
           const ref = ef.secretRef?.name ?? ef.configMapRef?.name ?? '';
-          const obj = await rest.get<{ data?: Record<string, string> }>(resourcePath('', 'v1', ns, kind, ref));
+          const obj = await rest.get<{ data?: Record<string, string> }>(
+            resourcePath('', 'v1', ns, kind, ref),
+          );
           if (!obj) throw new Error(`${kind === 'secrets' ? 'secret' : 'configmap'} "${ref}" not found`);
           for (const [k, v] of Object.entries(obj.data ?? {})) {
-            env.push([`${ef.prefix ?? ''}${k}`, kind === 'secrets' ? Buffer.from(v, 'base64').toString('utf8') : v]);
+            env.push([
+              `${ef.prefix ?? ''}${k}`,
+              kind === 'secrets' ? Buffer.from(v, 'base64').toString('utf8') : v,
+            ]);
           }
         }
       } catch (err) {
@@ -412,7 +523,10 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
       const out = fs.createWriteStream(logFile);
       let text = '';
       await new Promise<void>((resolve) => {
-        const child = spawn('docker', ['start', '--attach', id], { env: engine.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('docker', ['start', '--attach', id], {
+          env: engine.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         const onData = (c: Buffer): void => {
           out.write(c);
           text += c.toString('utf8');
@@ -420,20 +534,34 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
         };
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
-        child.on('close', () => resolve());
+        child.on('close', () => {
+          resolve();
+        });
         child.on('error', (err) => {
           onData(Buffer.from(`tekton stand-in: docker start: ${err.message}\n`));
           resolve();
         });
       });
-      await new Promise<void>((r) => out.end(() => r()));
+      await new Promise<void>((r) =>
+        out.end(() => {
+          r();
+        }),
+      );
       logs.set(container, text);
       run.containerId = undefined;
 
       const inspected = await docker(['inspect', '--format', '{{json .State}}|{{.Image}}', id], engine.env);
       const [stateJson, imageId] = inspected.stdout.trim().split('|');
-      const state = JSON.parse(stateJson || '{}') as { ExitCode?: number; StartedAt?: string; FinishedAt?: string; OOMKilled?: boolean };
-      const repoDigests = await docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', step.image ?? ''], engine.env);
+      const state = JSON.parse(stateJson || '{}') as {
+        ExitCode?: number;
+        StartedAt?: string;
+        FinishedAt?: string;
+        OOMKilled?: boolean;
+      };
+      const repoDigests = await docker(
+        ['image', 'inspect', '--format', '{{json .RepoDigests}}', step.image ?? ''],
+        engine.env,
+      );
       let imageID = imageId ?? '';
       try {
         const list = JSON.parse(repoDigests.stdout.trim() || '[]') as string[];
@@ -446,11 +574,18 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
       const stepResults = readResults(dirs.results, resultNames).filter(
         (r) => !steps.some((s) => s.terminated?.message?.includes(JSON.stringify(r.name))),
       );
-      const iso = (t: string | undefined): string => (t && !t.startsWith('0001') ? t.replace(/\.\d+Z$/, 'Z') : now());
-      const killedReason = run.cancelled ? 'TaskRunCancelled' : run.timedOut ? 'TaskRunTimeout' : undefined;
+      const iso = (t: string | undefined): string =>
+        t && !t.startsWith('0001') ? t.replace(/\.\d+Z$/, 'Z') : now();
+      const killedReason = killed(run);
       const reason = killedReason ?? terminatedReason(exitCode, state.OOMKilled === true);
       const message = exitCode === 0 ? terminationMessage(stepResults) : undefined;
-      const terminated = { exitCode, reason, startedAt: iso(state.StartedAt), finishedAt: iso(state.FinishedAt), containerID: `docker://${id}` };
+      const terminated = {
+        exitCode,
+        reason,
+        startedAt: iso(state.StartedAt),
+        finishedAt: iso(state.FinishedAt),
+        containerID: `docker://${id}`,
+      };
       steps[steps.length - 1] = {
         name: stepName,
         container,
@@ -460,10 +595,14 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
       };
       await saveLogs(rest, tr, logs);
       if (killedReason) {
-        outcome = run.cancelled ? { kind: 'cancelled', statusMessage: run.statusMessage ?? '' } : { kind: 'timeout', timeoutMs };
+        outcome =
+          killedReason === 'TaskRunCancelled'
+            ? { kind: 'cancelled', statusMessage: run.statusMessage ?? '' }
+            : { kind: 'timeout', timeoutMs };
       } else if (exitCode !== 0) {
-        if (step.onError === 'continue') {
-          steps[steps.length - 1] = { ...steps[steps.length - 1]!, terminationReason: 'Continued' };
+        const last = steps[steps.length - 1];
+        if (step.onError === 'continue' && last) {
+          steps[steps.length - 1] = { ...last, terminationReason: 'Continued' };
         } else outcome = { kind: 'stepFailed', container, exitCode, reason };
       }
       if (outcome.kind === 'succeeded') {
@@ -491,33 +630,48 @@ async function main(): Promise<void> {
       .map((r) => docker(['rm', '-f', r.containerId ?? ''], r.env ?? process.env));
     void Promise.allSettled(kills).then(() => process.exit(0));
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
 
-  const queue = new KeyedQueue<TaskRun>(async (_key, tr) => {
+  const queue = new KeyedQueue<TaskRun>((_key, tr) => {
     const uid = tr.metadata.uid ?? '';
-    if (running.has(uid) || isFinal(tr.status)) return;
+    if (running.has(uid) || isFinal(tr.status)) return Promise.resolve();
     const run: Run = { cancelled: false, timedOut: false };
     running.set(uid, run);
     log(`${tr.metadata.namespace}/${tr.metadata.name}: starting`);
     void execute(rest, tr, run)
       .catch(async (err: unknown) => {
         const msg = err instanceof Error ? err.message : String(err);
-        log(`${tr.metadata.namespace}/${tr.metadata.name}: ${err instanceof Error ? (err.stack ?? msg) : msg}`);
+        log(
+          `${tr.metadata.namespace}/${tr.metadata.name}: ${err instanceof Error ? (err.stack ?? msg) : msg}`,
+        );
         const ns = tr.metadata.namespace ?? 'default';
         await writeStatus(
           rest,
           ns,
           tr.metadata.name,
           uid,
-          finalStatus(tr.metadata.name, tr.status?.startTime ?? now(), undefined, [], [], {
-            kind: 'failed',
-            reason: 'Failed',
-            message: `tekton stand-in: ${msg}`,
-          }, now()),
+          finalStatus(
+            tr.metadata.name,
+            tr.status?.startTime ?? now(),
+            undefined,
+            [],
+            [],
+            {
+              kind: 'failed',
+              reason: 'Failed',
+              message: `tekton stand-in: ${msg}`,
+            },
+            now(),
+          ),
         ).catch(() => undefined);
       })
       .finally(() => running.delete(uid));
+    return Promise.resolve();
   }, log);
 
   log(`watching ${rest.server} for ${GROUP} taskruns`);
@@ -534,7 +688,9 @@ async function main(): Promise<void> {
           if (run.containerId && run.env) void docker(['rm', '-f', run.containerId], run.env);
         }
         const ns = tr.metadata.namespace ?? 'default';
-        void rest.delete(resourcePath('', 'v1', ns, 'configmaps', `${tr.metadata.name}-standin-logs`)).catch(() => undefined);
+        void rest
+          .delete(resourcePath('', 'v1', ns, 'configmaps', `${tr.metadata.name}-standin-logs`))
+          .catch(() => undefined);
         return;
       }
       if (run) {
@@ -550,7 +706,9 @@ async function main(): Promise<void> {
     },
     abort.signal,
     log,
-    () => log('synced: initial list done'),
+    () => {
+      log('synced: initial list done');
+    },
   );
 }
 

@@ -45,7 +45,7 @@ function objectPath(obj: KubeObject): string {
 }
 
 function readDocs(file: string): KubeObject[] {
-  return (loadAll(fs.readFileSync(file, 'utf8')) as unknown[]).filter(
+  return loadAll(fs.readFileSync(file, 'utf8')).filter(
     (d): d is KubeObject => typeof d === 'object' && d !== null && 'kind' in d,
   );
 }
@@ -73,11 +73,18 @@ async function main(): Promise<void> {
   const sa = 'faas-deploy';
   const rest = KubeRest.fromFile(adminFile);
 
-  await rest.apply(`/api/v1/namespaces/${ns}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, FIELD_MANAGER);
+  await rest.apply(
+    `/api/v1/namespaces/${ns}`,
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    FIELD_MANAGER,
+  );
 
   const crdNames: string[] = [];
   for (const dir of crdDirs) {
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()) {
       for (const doc of readDocs(path.join(dir, file))) {
         await rest.apply(objectPath(doc), doc, FIELD_MANAGER);
         crdNames.push(doc.metadata.name);
@@ -116,7 +123,8 @@ async function main(): Promise<void> {
   admin.loadFromFile(adminFile);
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error(`${adminFile}: no current cluster`);
-  const caData = cluster.caData ?? (cluster.caFile ? fs.readFileSync(cluster.caFile).toString('base64') : undefined);
+  const caData =
+    cluster.caData ?? (cluster.caFile ? fs.readFileSync(cluster.caFile).toString('base64') : undefined);
   const kubeconfig = [
     'apiVersion: v1',
     'kind: Config',
@@ -152,7 +160,9 @@ async function main(): Promise<void> {
       {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { group: 'tekton.dev', resource: 'taskruns', verb: 'create', namespace: ns } },
+        spec: {
+          resourceAttributes: { group: 'tekton.dev', resource: 'taskruns', verb: 'create', namespace: ns },
+        },
       },
     );
     if (review.status.allowed) break;
