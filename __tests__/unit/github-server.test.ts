@@ -329,6 +329,24 @@ describe('response validation', () => {
     ).toBeGreaterThan(0);
   });
 
+  it('closes allOf compositions at the parent, so fields from every member are allowed and no others', () => {
+    const v = {
+      version_id: 1,
+      actor: { id: 1, type: 'User' },
+      updated_at: '2024-01-01T00:00:00Z',
+      state: {},
+    };
+    expect(validateComponent('ruleset-version-with-state', v)).toEqual([]);
+    expect(
+      validateComponent('ruleset-version-with-state', { ...v, extra: 1 }).map(
+        (e) => e.params.unevaluatedProperty,
+      ),
+    ).toEqual(['extra']);
+    expect(validateComponent('ruleset-version-with-state', { ...v, extra: 1 }, { closed: false })).toEqual(
+      [],
+    );
+  });
+
   it('flags an undocumented success status', () => {
     expect(validateResponse('issues/create-comment', 200, {}).map((e) => e.message)).toEqual([
       'status 200 is not documented for issues/create-comment',

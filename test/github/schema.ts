@@ -41,12 +41,20 @@ const KEEP = new Set([
 
 const COMPONENT_REF = '#/components/schemas/';
 
+/** Components registered once per ajv instance, so every operation reuses their compiled code. */
+interface SharedComponents {
+  ajv: Ajv2019;
+  registered: Set<string>;
+}
+
 class Converter {
   readonly defs: Record<string, JsonSchema> = {};
   private readonly closed: boolean;
+  private readonly shared: SharedComponents | undefined;
 
-  constructor(closed: boolean) {
+  constructor(closed: boolean, shared?: SharedComponents) {
     this.closed = closed;
+    this.shared = shared;
   }
 
   root(schema: JsonSchema): JsonSchema {
@@ -57,6 +65,17 @@ class Converter {
   private ref(ref: string, openTop: boolean): JsonSchema {
     if (!ref.startsWith(COMPONENT_REF)) return this.convert(resolve({ $ref: ref }) as JsonSchema, openTop);
     const name = ref.slice(COMPONENT_REF.length);
+    if (this.shared) {
+      const id = `https://fake-github.invalid/schemas/${encodeURIComponent(name)}/${this.closed ? (openTop ? 'open-top' : 'closed') : 'open'}.json`;
+      if (!this.shared.registered.has(id)) {
+        this.shared.registered.add(id); // before converting: component schemas may be recursive
+        this.shared.ajv.addSchema({
+          ...this.convert(resolve({ $ref: ref }) as JsonSchema, openTop),
+          $id: id,
+        });
+      }
+      return { $ref: id };
+    }
     const key = this.closed && openTop ? `${name}~open` : name;
     if (!(key in this.defs)) {
       this.defs[key] = {}; // placeholder first: component schemas may be recursive
@@ -113,6 +132,7 @@ class Converter {
   }
 }
 
+/** A self-contained JSON Schema (components under $defs), e.g. to inspect what the server checks. */
 export function toJsonSchema(schema: JsonSchema, closed: boolean): JsonSchema {
   return new Converter(closed).root(schema);
 }
@@ -146,17 +166,19 @@ function newAjv(coerce: boolean): Ajv2019 {
   return ajv;
 }
 
-let plainAjv: Ajv2019 | undefined;
-let coercingAjv: Ajv2019 | undefined;
+let plain: SharedComponents | undefined;
+let coercing: SharedComponents | undefined;
 const cache = new Map<string, ValidateFunction>();
 export const compileStats = { compiled: 0, ms: 0 };
 
-function compile(key: string, build: () => JsonSchema, coerce = false): ValidateFunction {
+function compile(key: string, schema: JsonSchema, closed: boolean, coerce = false): ValidateFunction {
   let fn = cache.get(key);
   if (!fn) {
     const started = performance.now();
-    const ajv = coerce ? (coercingAjv ??= newAjv(true)) : (plainAjv ??= newAjv(false));
-    fn = ajv.compile(build());
+    const shared = coerce
+      ? (coercing ??= { ajv: newAjv(true), registered: new Set() })
+      : (plain ??= { ajv: newAjv(false), registered: new Set() });
+    fn = shared.ajv.compile(new Converter(closed, shared).root(schema));
     compileStats.compiled++;
     compileStats.ms += performance.now() - started;
     cache.set(key, fn);
@@ -212,9 +234,7 @@ export function validateComponent(
   opts: { closed?: boolean } = {},
 ): SchemaError[] {
   const closed = opts.closed ?? true;
-  const fn = compile(`component:${name}:${closed}`, () =>
-    toJsonSchema({ $ref: `${COMPONENT_REF}${name}` }, closed),
-  );
+  const fn = compile(`component:${name}:${closed}`, { $ref: `${COMPONENT_REF}${name}` }, closed);
   return collect(fn, value);
 }
 
@@ -225,10 +245,7 @@ export function requestBodySchema(operationId: string): JsonSchema | undefined {
 export function validateRequestBody(operationId: string, body: unknown): SchemaError[] {
   const schema = requestBodySchema(operationId);
   if (!schema) return [];
-  return collect(
-    compile(`request:${operationId}`, () => toJsonSchema(schema, false)),
-    body,
-  );
+  return collect(compile(`request:${operationId}`, schema, false), body);
 }
 
 /**
@@ -240,21 +257,13 @@ export function validateParameters(
   location: 'path' | 'query',
   values: Record<string, unknown>,
 ): SchemaError[] {
-  const fn = compile(
-    `params:${operationId}:${location}`,
-    () => {
-      const params = getOperation(operationId).parameters.filter((p: OpenApiParameter) => p.in === location);
-      return toJsonSchema(
-        {
-          type: 'object',
-          properties: Object.fromEntries(params.map((p) => [p.name, p.schema ?? {}])),
-          required: params.filter((p) => p.required).map((p) => p.name),
-        },
-        false,
-      );
-    },
-    true,
-  );
+  const params = getOperation(operationId).parameters.filter((p: OpenApiParameter) => p.in === location);
+  const schema: JsonSchema = {
+    type: 'object',
+    properties: Object.fromEntries(params.map((p) => [p.name, p.schema ?? {}])),
+    required: params.filter((p) => p.required).map((p) => p.name),
+  };
+  const fn = compile(`params:${operationId}:${location}`, schema, false, true);
   return collect(fn, values);
 }
 
@@ -306,8 +315,5 @@ export function validateResponse(
     ];
   }
   const closed = success && (opts.closed ?? true);
-  return collect(
-    compile(`response:${operationId}:${status}:${closed}`, () => toJsonSchema(schema, closed)),
-    body,
-  );
+  return collect(compile(`response:${operationId}:${status}:${closed}`, schema, closed), body);
 }
