@@ -229,6 +229,7 @@ describe('docker engine and base images', () => {
       const r = await docker(['run', '--rm', image, '-version']);
       expect(r.stdout + r.stderr).toMatch(/Version: \d+\.\d+\.\d+/);
     }
+    await docker(['pull', images.kaniko]);
     const k = await docker(['image', 'inspect', '--format', '{{json .Config}}', images.kaniko]);
     const cfg = JSON.parse(k.stdout) as { Entrypoint: string[]; Env: string[]; WorkingDir: string };
     expect(cfg.Entrypoint).toEqual(['/kaniko/executor']);
