@@ -18,6 +18,14 @@ export default defineConfig({
         },
       },
       {
+        // Real git repositories in temp directories and the local OpenAPI-checked GitHub server.
+        test: {
+          name: 'git',
+          include: ['__tests__/git/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
         // Against the real environment of scripts/test-env (kube-apiserver, Docker engine, registries).
         test: {
           name: 'integration',

@@ -2,8 +2,17 @@ import { readFile } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { readInputs, type InputSource } from './inputs.js';
 import type { ActionOutputs } from './report/outputs.js';
+import { compareClient, type CompareClient } from './plan/compare.js';
 import { describeError, UserError } from './util/errors.js';
 import { VERSION } from './version.js';
+
+/** GitHub's compare API through @actions/github, loaded only if a run needs it. */
+function githubCompare(owner: string, repo: string, token: string): CompareClient {
+  return compareClient(owner, repo, async (request) => {
+    const { getOctokit } = await import('@actions/github');
+    return getOctokit(token).rest.repos.compareCommitsWithBasehead(request);
+  });
+}
 
 /** Inputs from the runner's INPUT_* variables. */
 const runnerInputs: InputSource = {
@@ -57,6 +66,9 @@ export async function run(): Promise<void> {
       defaultWatchdog: inputs.watchdog,
       event,
       runner: processRunner,
+      ...(event.repository && inputs.githubToken
+        ? { compare: githubCompare(event.repository.owner, event.repository.name, inputs.githubToken) }
+        : {}),
     });
     if (!result.ok) {
       for (const problem of result.problems) {

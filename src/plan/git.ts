@@ -47,6 +47,47 @@ export class Git {
     return out?.trim() || undefined;
   }
 
+  async isShallow(): Promise<boolean> {
+    return (await this.git(['rev-parse', '--is-shallow-repository'], true))?.trim() === 'true';
+  }
+
+  /** True when the remote exists in this checkout. */
+  async hasRemote(remote: string): Promise<boolean> {
+    return (await this.git(['remote', 'get-url', '--', remote], true)) !== undefined;
+  }
+
+  /**
+   * Fetches commits by sha or ref (GitHub serves any reachable sha) without tags, optionally
+   * limited to a depth; true when git succeeded. Never prompts for credentials.
+   */
+  async fetch(remote: string, revs: readonly string[], depth?: number): Promise<boolean> {
+    const args = ['fetch', '--quiet', '--no-tags', '--no-recurse-submodules'];
+    if (depth !== undefined) args.push(`--depth=${depth}`);
+    const result = await this.runner.run(
+      'git',
+      ['-c', 'core.quotepath=off', ...args, '--', remote, ...revs],
+      {
+        cwd: this.cwd,
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' },
+      },
+    );
+    return result.exitCode === 0;
+  }
+
+  async unshallow(remote: string): Promise<boolean> {
+    const result = await this.runner.run(
+      'git',
+      ['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--unshallow', '--', remote],
+      { cwd: this.cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' } },
+    );
+    return result.exitCode === 0;
+  }
+
+  /** The text of a file at a revision, or undefined when it does not exist there. */
+  async show(rev: string, file: string): Promise<string | undefined> {
+    return this.git(['show', '--end-of-options', `${rev}:${file}`], true);
+  }
+
   /** Files that differ between two commits, renames detected, NUL-separated so any file name is safe. */
   async diff(base: string, head: string): Promise<ChangedFile[]> {
     const out =

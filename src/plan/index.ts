@@ -2,9 +2,13 @@ import type { CommandRunner } from '../util/exec.js';
 import { buildFunctionSpecs, scanFunctionsDir } from './discover.js';
 import type { EventInfo } from './event.js';
 import { detectChanges } from './changes.js';
+import type { CompareClient } from './compare.js';
+import { MANIFEST_FILE } from './discover.js';
+import { load } from 'js-yaml';
 import { Git } from './git.js';
-import { makePlan, type PlanSettings } from './plan.js';
-import type { ManifestProblem, Plan, Watchdog } from './types.js';
+import { makePlan, touchedDirectories, type PlanSettings } from './plan.js';
+import type { ChangedFile } from './git.js';
+import type { FunctionSpec, ManifestProblem, Plan, Watchdog } from './types.js';
 
 export interface PlanRequest {
   repoRoot: string;
@@ -16,6 +20,37 @@ export interface PlanRequest {
   revisions?: { base: string; head: string };
   /** No event and no revisions: every function is planned as changed. */
   planAll?: boolean;
+  /** GitHub's compare API, for when the history cannot be fetched. */
+  compare?: CompareClient;
+}
+
+/**
+ * Names of functions whose directories the change removed, from their function.yaml at the base
+ * (the Service to delete is named after the function, which need not be the directory name).
+ */
+async function previousNames(git: Git, base: string | undefined, directories: readonly string[]) {
+  const names = new Map<string, string>();
+  if (!base) return names;
+  for (const directory of directories) {
+    const text = await git.show(base, `${directory}/${MANIFEST_FILE}`);
+    if (text === undefined) continue;
+    try {
+      const manifest = load(text) as { name?: unknown } | null;
+      if (typeof manifest?.name === 'string') names.set(directory, manifest.name);
+    } catch {
+      // An unreadable old manifest: fall back to the directory name.
+    }
+  }
+  return names;
+}
+
+function removedDirectories(
+  files: readonly ChangedFile[],
+  functions: readonly FunctionSpec[],
+  functionsDir: string,
+): string[] {
+  const present = new Set(functions.map((fn) => fn.directory));
+  return [...touchedDirectories(files, functionsDir, []).directories].filter((dir) => !present.has(dir));
 }
 
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: ManifestProblem[] };
@@ -38,18 +73,42 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
       throw new Error(`Revision "${missing}" is not a commit in ${request.repoRoot}.`);
     }
     const files = await git.diff(base, head);
+    const names = await previousNames(
+      git,
+      base,
+      removedDirectories(files, discovered.functions, request.settings.functionsDir),
+    );
     return {
       ok: true,
-      plan: makePlan(request.settings, request.event, discovered.functions, { files }, { base, head }),
+      plan: makePlan(
+        request.settings,
+        request.event,
+        discovered.functions,
+        { files },
+        { base, head, previousNames: names },
+      ),
     };
   }
-  const detected = await detectChanges(git, request.event);
+  const remote = (await git.hasRemote('origin')) ? 'origin' : undefined;
+  const detected = await detectChanges(
+    { git, ...(remote ? { remote } : {}), ...(request.compare ? { compare: request.compare } : {}) },
+    request.event,
+  );
+  const names =
+    detected.changes === 'all'
+      ? new Map<string, string>()
+      : await previousNames(
+          git,
+          detected.base,
+          removedDirectories(detected.changes.files, discovered.functions, request.settings.functionsDir),
+        );
   return {
     ok: true,
     plan: makePlan(request.settings, request.event, discovered.functions, detected.changes, {
       ...(detected.base ? { base: detected.base } : {}),
       ...(detected.head ? { head: detected.head } : {}),
       notes: detected.notes,
+      previousNames: names,
     }),
   };
 }

@@ -98,7 +98,12 @@ export function makePlan(
   event: EventInfo,
   functions: readonly FunctionSpec[],
   changes: ChangeSet,
-  context: { base?: string; head?: string; notes?: string[] } = {},
+  context: {
+    base?: string;
+    head?: string;
+    notes?: string[];
+    previousNames?: ReadonlyMap<string, string>;
+  } = {},
 ): Plan {
   const { mode, dryRun, why } = resolveMode(settings, event);
   const notes = [...(context.notes ?? [])];
@@ -174,7 +179,7 @@ export function makePlan(
     return { ...base, action: mode === 'preview' ? 'preview' : 'deploy' };
   });
   for (const directory of deletedDirectories.sort()) {
-    const name = path.posix.basename(directory);
+    const name = context.previousNames?.get(directory) ?? path.posix.basename(directory);
     if (planned.some((fn) => fn.name === name)) continue;
     planned.push({
       name,
