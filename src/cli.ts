@@ -11,7 +11,7 @@ import { resolveBaseImages } from './package/base-images.js';
 import { renderService } from './deploy/render-service.js';
 import { describeError } from './util/errors.js';
 import { processRunner } from './util/exec.js';
-import type { Plan } from './plan/types.js';
+import type { Plan, PlannedFunction } from './plan/types.js';
 
 export const USAGE = `Usage: faas-deploy plan [options]
 
@@ -137,20 +137,16 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     const plan = { ...result.plan, dryRun: true };
     const registry = normaliseRegistry(options.registry);
-    const packaged = await packagePlan(
-      repoRoot,
-      plan,
-      resolveBaseImages({}),
-      registry,
-      (fn) => fn.spec !== undefined,
+    // Only what is built is packaged (reading its files for the content tag); --out renders every function.
+    const builds = (fn: PlannedFunction): boolean => fn.action === 'deploy' || fn.action === 'preview';
+    const packaged = await packagePlan(repoRoot, plan, resolveBaseImages({}), registry, (fn) =>
+      options.out ? fn.spec !== undefined : builds(fn),
     );
     const images = new Map(
-      plan.functions
-        .filter((fn) => fn.action === 'deploy' || fn.action === 'preview')
-        .flatMap((fn) => {
-          const image = packaged.get(fn.name)?.image;
-          return image ? [[fn.name, image] as const] : [];
-        }),
+      plan.functions.filter(builds).flatMap((fn) => {
+        const image = packaged.get(fn.name)?.image;
+        return image ? [[fn.name, image] as const] : [];
+      }),
     );
 
     if (options.out) {

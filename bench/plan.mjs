@@ -1,0 +1,119 @@
+// Plan on a synthetic monorepo: N functions of F files each, one function changed between two
+// commits. Compares `faas-deploy plan --base --head --json` with a bare `git diff --name-only` over
+// the same range plus node's own start-up (issue #4's bound: at most 1.5×), and shows how the time
+// grows with the number of functions and with the number of changed files.
+// Usage: node bench/plan.mjs [runs]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+};
+
+function makeMonorepo(functions, filesPerFunction, changedFunctions, changedFilesPerFunction) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'faas-bench-mono-'));
+  const git = (...args) =>
+    execFileSync('git', args, { cwd: dir, env: gitEnv, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+  git('init', '-q', '--initial-branch=main');
+  for (let f = 0; f < functions; f++) {
+    const fn = path.join(dir, 'functions', `fn-${String(f).padStart(4, '0')}`);
+    mkdirSync(path.join(fn, 'lib'), { recursive: true });
+    writeFileSync(path.join(fn, 'go.mod'), `module example.com/fn${f}\n\ngo 1.22\n`);
+    writeFileSync(path.join(fn, 'main.go'), `package main\n\nfunc main() { println(${f}) }\n`);
+    for (let i = 2; i < filesPerFunction; i++)
+      writeFileSync(path.join(fn, 'lib', `file-${i}.go`), `package lib // ${f}/${i}\n`);
+  }
+  git('add', '-A');
+  git('commit', '-qm', 'base');
+  const base = git('rev-parse', 'HEAD');
+  for (let f = 0; f < changedFunctions; f++) {
+    const fn = path.join(dir, 'functions', `fn-${String(f * 7).padStart(4, '0')}`);
+    for (let i = 0; i < changedFilesPerFunction; i++)
+      writeFileSync(path.join(fn, 'lib', `changed-${i}.go`), 'package lib\n');
+  }
+  git('add', '-A');
+  git('commit', '-qm', 'change');
+  return { dir, base, head: git('rev-parse', 'HEAD') };
+}
+
+function time(command, args, cwd) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  return { ms, stdout: result.stdout };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function measure(repo, runs) {
+  const samples = { diff: [], node: [], plan: [] };
+  let planned;
+  for (let i = 0; i < runs + 2; i++) {
+    const diff = time('git', ['diff', '--name-only', repo.base, repo.head], repo.dir);
+    const node = time(process.execPath, ['-e', '0'], repo.dir);
+    const plan = time(
+      process.execPath,
+      [cli, 'plan', '--repo', repo.dir, '--base', repo.base, '--head', repo.head, '--json'],
+      repo.dir,
+    );
+    planned = JSON.parse(plan.stdout);
+    if (i < 2) continue; // warm-up
+    samples.diff.push(diff.ms);
+    samples.node.push(node.ms);
+    samples.plan.push(plan.ms);
+  }
+  return {
+    diff: median(samples.diff),
+    node: median(samples.node),
+    plan: median(samples.plan),
+    functions: planned.functions.length,
+    changed: planned.functions.filter((fn) => fn.changed).length,
+  };
+}
+
+export async function planBenchmark(runs = 9) {
+  const cases = [
+    { label: '1,000 functions × 20 files, 1 function changed (1 file)', args: [1000, 20, 1, 1] },
+    { label: '100 functions × 20 files, 1 function changed (1 file)', args: [100, 20, 1, 1] },
+    { label: '1,000 functions × 20 files, 10 functions changed (10 files)', args: [1000, 20, 10, 1] },
+    { label: '1,000 functions × 20 files, 100 functions changed (1,000 files)', args: [1000, 20, 100, 10] },
+  ];
+  const rows = [];
+  for (const c of cases) {
+    const repo = makeMonorepo(...c.args);
+    try {
+      rows.push({ label: c.label, ...measure(repo, runs) });
+    } finally {
+      rmSync(repo.dir, { recursive: true, force: true });
+    }
+  }
+  return { runs, rows };
+}
+
+export function planMarkdown(result) {
+  return [
+    '## Plan on a large monorepo',
+    '',
+    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups.`,
+    '',
+    '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...result.rows.map(
+      (r) =>
+        `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} |`,
+    ),
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(planMarkdown(await planBenchmark(Number(process.argv[2] ?? 9))));
+}
