@@ -132,6 +132,9 @@ describe('issue comments', () => {
     expect(middle.data.map((c) => c.body)).toEqual(Array.from({ length: 30 }, (_, i) => `c${i + 31}`));
     const single = await octokit.rest.issues.listComments({ owner, repo, issue_number: 7, per_page: 100 });
     expect(single.headers.link).toBeUndefined();
+    const capped = await octokit.rest.issues.listComments({ owner, repo, issue_number: 7, per_page: 500 });
+    expect(capped.data).toHaveLength(95); // per_page above 100 is read as 100
+    expect((await octokit.rest.issues.listComments({ owner, repo, issue_number: 7 })).data).toHaveLength(30);
   });
 
   it('returns body_text and body_html for the full media type', async () => {
@@ -404,6 +407,38 @@ describe('races', () => {
     const t = performance.now();
     await octokit.rest.issues.getComment({ owner, repo, comment_id: c.id });
     expect(performance.now() - t).toBeGreaterThanOrEqual(45);
+  });
+});
+
+describe('concurrency', () => {
+  it('concurrency: 1 serialises handlers, so two delayed requests take twice the latency', async () => {
+    const serial = await startGitHubServer({
+      token: TOKEN,
+      repo: { owner, name: repo },
+      concurrency: 1,
+      latencyMs: 40,
+    });
+    try {
+      serial.state.addIssue(3);
+      const client = getOctokit(TOKEN, { baseUrl: serial.url });
+      // Compile the validators first, so the timing below is the handlers' latency alone.
+      await client.rest.issues.createComment({ owner, repo, issue_number: 3, body: 'warm-up' });
+      serial.state.comments.clear();
+      const t = performance.now();
+      await Promise.all([
+        client.rest.issues.createComment({ owner, repo, issue_number: 3, body: 'a' }),
+        client.rest.issues.createComment({ owner, repo, issue_number: 3, body: 'b' }),
+      ]);
+      expect(performance.now() - t).toBeGreaterThanOrEqual(75);
+      expect(
+        serial.state
+          .commentsOn(3)
+          .map((c) => c.body)
+          .sort(),
+      ).toEqual(['a', 'b']);
+    } finally {
+      await serial.close();
+    }
   });
 });
 
