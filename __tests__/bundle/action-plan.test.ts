@@ -2,34 +2,15 @@
 // GITHUB_EVENT_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files read back afterwards.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { goFunction, makeRepo, type TestRepo } from '../../test/support/git-repo.js';
 import { parseOutputFile } from '../../test/support/runner-files.js';
+import { pushEvent } from '../../test/github/events.ts';
 
 const action = path.resolve('dist/index.js');
-const require = createRequire(import.meta.url);
-
-/** A real push payload from @octokit/webhooks-examples, pointed at our commits. */
-function pushPayload(before: string, after: string): Record<string, unknown> {
-  const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as {
-    name: string;
-    examples: Record<string, unknown>[];
-  }[];
-  const push = examples.find((group) => group.name === 'push')?.examples[0];
-  if (!push) throw new Error('no push example in @octokit/webhooks-examples');
-  const repository = push['repository'] as Record<string, unknown>;
-  return {
-    ...push,
-    ref: 'refs/heads/main',
-    before,
-    after,
-    repository: { ...repository, default_branch: 'main' },
-  };
-}
 
 async function runAction(
   repo: TestRepo,
@@ -85,7 +66,7 @@ describe('the action bundle in mode plan', () => {
     });
     const after = repo.commit('change alpha', { 'functions/alpha/util.go': 'package main\n' });
 
-    const result = await runAction(repo, 'push', pushPayload(before, after), {
+    const result = await runAction(repo, 'push', pushEvent({ before, after }), {
       mode: 'plan',
       registry: 'registry.example.com/team',
       'github-token': 'ghs_not_used_in_plan_mode',
@@ -121,7 +102,7 @@ describe('the action bundle in mode plan', () => {
     const after = repo.commit('bad manifest', {
       'functions/alpha/function.yaml': 'runtime: go\ntimeout: forever\n',
     });
-    const result = await runAction(repo, 'push', pushPayload(before, after), { mode: 'plan' });
+    const result = await runAction(repo, 'push', pushEvent({ before, after }), { mode: 'plan' });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       '::error title=Invalid function,file=functions/alpha/function.yaml,line=2,col=1::',
@@ -132,7 +113,10 @@ describe('the action bundle in mode plan', () => {
   it('rejects a wrong input value by name', async () => {
     repo = makeRepo();
     const sha = repo.commit('initial', goFunction('alpha'));
-    const result = await runAction(repo, 'push', pushPayload(sha, sha), { mode: 'plan', builder: 'docker' });
+    const result = await runAction(repo, 'push', pushEvent({ before: sha, after: sha }), {
+      mode: 'plan',
+      builder: 'docker',
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('::error::Input "builder" must be one of kaniko, tekton; got "docker".');
   });

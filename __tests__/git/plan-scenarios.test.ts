@@ -15,7 +15,7 @@ import type { PlanSettings } from '../../src/plan/plan.js';
 import type { Plan } from '../../src/plan/types.js';
 import { processRunner } from '../../src/util/exec.js';
 import { goFunction, makeRepo, type TestRepo } from '../../test/support/git-repo.js';
-import { pullRequestPayload, pushPayload, workflowDispatchPayload } from '../../test/support/payloads.js';
+import { pullRequestEvent, pushEvent, workflowDispatchEvent } from '../../test/github/events.ts';
 import { startGitHubServer, type GitHubServer } from '../../test/github/openapi-server.ts';
 
 const ZERO = '0'.repeat(40);
@@ -104,7 +104,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'skip', gamma: 'skip' });
     expect([p.base, p.head]).toEqual([before, after]);
@@ -123,7 +123,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'skip', gamma: 'deploy' });
   });
@@ -140,7 +140,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy' });
   });
@@ -152,7 +152,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip' });
   });
@@ -165,7 +165,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'delete' });
   });
@@ -178,7 +178,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', oldname: 'delete', newname: 'deploy' });
   });
@@ -194,7 +194,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', billing: 'delete' });
   });
@@ -210,7 +210,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
       settings: { deployAllOn: ['lib/**', 'templates/**'] },
     });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'deploy' });
@@ -224,7 +224,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy' });
   });
@@ -241,7 +241,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after }),
+      payload: pushEvent({ before, after }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy' });
   });
@@ -256,7 +256,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after, 1),
       event: 'push',
-      payload: pushPayload({ before: ZERO, after, ref: 'refs/heads/release/1', created: true }),
+      payload: pushEvent({ before: ZERO, after, ref: 'refs/heads/release/1' }),
       settings: { deployBranches: ['release/*'] },
     });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy' });
@@ -270,7 +270,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after),
       event: 'push',
-      payload: pushPayload({ before, after, ref: 'refs/heads/experiment' }),
+      payload: pushEvent({ before, after, ref: 'refs/heads/experiment' }),
     });
     expect(p.dryRun).toBe(true);
     expect(actions(p)).toEqual({ alpha: 'skip' });
@@ -288,7 +288,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after, 1),
       event: 'push',
-      payload: pushPayload({ before, after, forced: true }),
+      payload: pushEvent({ before, after, forced: true }),
     });
     // beta must go back to what main now has; gamma changed; alpha is untouched.
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy', gamma: 'deploy' });
@@ -303,7 +303,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, after, 1),
       event: 'push',
-      payload: pushPayload({ before: gone, after, forced: true }),
+      payload: pushEvent({ before: gone, after, forced: true }),
     });
     expect(before).not.toBe(gone);
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'deploy' });
@@ -318,7 +318,7 @@ describe('push', () => {
     const p = await plan({
       dir: checkout(up, sha),
       event: 'push',
-      payload: pushPayload({ before: sha, after: ZERO, deleted: true }),
+      payload: pushEvent({ before: sha, after: ZERO }),
       sha,
     });
     expect(actions(p)).toEqual({ alpha: 'skip' });
@@ -330,7 +330,7 @@ describe('push', () => {
     up.commit('c1', { 'functions/alpha/a.go': 'package main\n' });
     const after = up.commit('c2', { 'README.md': 'x\n' });
     const dir = checkout(up, after, 1);
-    const p = await plan({ dir, event: 'push', payload: pushPayload({ before, after }) });
+    const p = await plan({ dir, event: 'push', payload: pushEvent({ before, after }) });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'skip' });
     expect(execFileSync('git', ['cat-file', '-t', before], { cwd: dir, encoding: 'utf8' }).trim()).toBe(
       'commit',
@@ -344,7 +344,7 @@ describe('push', () => {
     const dir = checkout(up, after, 1);
     execFileSync('git', ['remote', 'set-url', 'origin', `file://${dir}/no-such-remote`], { cwd: dir });
     github.state.setCompare({ base: before, head: after, commits: [after], files: ['functions/beta/b.go'] });
-    const p = await plan({ dir, event: 'push', payload: pushPayload({ before, after }), compare });
+    const p = await plan({ dir, event: 'push', payload: pushEvent({ before, after }), compare });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy' });
     expect(p.notes[0]).toContain("the changed files come from GitHub's compare API");
     expect(github.callsTo('repos/compare-commits-with-basehead').at(-1)?.path).toBe(
@@ -364,7 +364,7 @@ describe('push', () => {
       commits: [after],
       files: Array.from({ length: 300 }, (_, i) => `docs/page-${i}.md`),
     });
-    const p = await plan({ dir, event: 'push', payload: pushPayload({ before, after }), compare });
+    const p = await plan({ dir, event: 'push', payload: pushEvent({ before, after }), compare });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'deploy' });
     expect(p.notes[0]).toContain("GitHub's compare API lists at most 300 files");
   });
@@ -378,7 +378,7 @@ describe('push', () => {
     const p = await plan({
       dir,
       event: 'push',
-      payload: pushPayload({ before: 'e'.repeat(40), after }),
+      payload: pushEvent({ before: 'e'.repeat(40), after }),
       compare,
     });
     expect(before).toBeTruthy();
@@ -408,7 +408,7 @@ describe('pull_request', () => {
       const p = await plan({
         dir: checkout(up, head),
         event: 'pull_request',
-        payload: pullRequestPayload({ action, number: 42, baseSha: base, headSha: head }),
+        payload: pullRequestEvent(action, { number: 42, base: { sha: base }, head: { sha: head } }),
       });
       expect(p.mode).toBe('preview');
       expect(actions(p)).toEqual({ 'alpha-pr-42': 'skip', 'beta-pr-42': 'preview', 'gamma-pr-42': 'skip' });
@@ -421,7 +421,7 @@ describe('pull_request', () => {
     const p = await plan({
       dir,
       event: 'pull_request',
-      payload: pullRequestPayload({ action: 'synchronize', number: 5, baseSha: base, headSha: head }),
+      payload: pullRequestEvent('synchronize', { number: 5, base: { sha: base }, head: { sha: head } }),
     });
     expect(actions(p)).toEqual({ 'alpha-pr-5': 'skip', 'beta-pr-5': 'preview', 'gamma-pr-5': 'skip' });
     expect(p.base).toBe(up.git('merge-base', base, head));
@@ -432,11 +432,10 @@ describe('pull_request', () => {
     const p = await plan({
       dir: checkout(up, head),
       event: 'pull_request',
-      payload: pullRequestPayload({
-        action: 'closed',
+      payload: pullRequestEvent('closed', {
         number: 42,
-        baseSha: base,
-        headSha: head,
+        base: { sha: base },
+        head: { sha: head },
         merged: true,
       }),
     });
@@ -449,7 +448,10 @@ describe('pull_request', () => {
     const p = await plan({
       dir: checkout(up, head),
       event: 'pull_request',
-      payload: pullRequestPayload({ action: 'labeled', number: 42, baseSha: base, headSha: head }),
+      payload: {
+        ...pullRequestEvent('synchronize', { number: 42, base: { sha: base }, head: { sha: head } }),
+        action: 'labeled',
+      },
     });
     expect(p.dryRun).toBe(true);
     expect(Object.values(actions(p))).toEqual(['skip', 'skip', 'skip']);
@@ -464,7 +466,7 @@ describe('pull_request', () => {
     const p = await plan({
       dir: checkout(up, head),
       event: 'pull_request',
-      payload: pullRequestPayload({ action: 'synchronize', number: 9, baseSha: base, headSha: head }),
+      payload: pullRequestEvent('synchronize', { number: 9, base: { sha: base }, head: { sha: head } }),
     });
     expect(actions(p)).toEqual({ 'alpha-pr-9': 'skip', 'beta-pr-9': 'delete' });
   });
@@ -482,7 +484,7 @@ describe('pull_request', () => {
     const p = await plan({
       dir,
       event: 'pull_request',
-      payload: pullRequestPayload({ action: 'opened', number: 3, baseSha: base, headSha: head }),
+      payload: pullRequestEvent('opened', { number: 3, base: { sha: base }, head: { sha: head } }),
       compare,
     });
     expect(actions(p)).toEqual({ 'alpha-pr-3': 'skip', 'beta-pr-3': 'preview', 'gamma-pr-3': 'skip' });
@@ -502,7 +504,7 @@ describe('workflow_dispatch', () => {
       dir,
       sha,
       event: 'workflow_dispatch',
-      payload: workflowDispatchPayload(),
+      payload: workflowDispatchEvent(),
       settings: { functions: ['alpha', 'gamma'] },
     });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'skip', gamma: 'deploy' });
@@ -514,7 +516,7 @@ describe('workflow_dispatch', () => {
       dir,
       sha,
       event: 'workflow_dispatch',
-      payload: workflowDispatchPayload(),
+      payload: workflowDispatchEvent(),
       settings: { functions: 'all' },
     });
     expect(actions(p)).toEqual({ alpha: 'deploy', beta: 'deploy', gamma: 'deploy' });
@@ -526,7 +528,7 @@ describe('workflow_dispatch', () => {
       dir,
       sha,
       event: 'workflow_dispatch',
-      payload: workflowDispatchPayload({ functions: 'beta' }),
+      payload: workflowDispatchEvent({ inputs: { functions: 'beta' } }),
     });
     expect(actions(p)).toEqual({ alpha: 'skip', beta: 'deploy', gamma: 'skip' });
   });
