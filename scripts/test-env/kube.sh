@@ -212,7 +212,8 @@ start_standin() {
   fi
   say "starting $name"
   local before
-  before="$(wc -l <"$state/$name.log" 2>/dev/null || echo 0)"
+  before=0
+  [ -f "$state/$name.log" ] && before="$(wc -l <"$state/$name.log")"
   start "$name" "$src" node "$src" --kubeconfig "$admin_kubeconfig"
   echo "$hash" >"$state/$name.hash"
   local i

@@ -150,10 +150,12 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
   log(`${ns}/${name}: reconciling generation ${generation}`);
 
   // 1. Start of a reconcile of a new generation: Ready Unknown/NewObservedGenFailure.
-  svc =
-    (await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
-      fresh.metadata.generation === generation ? beginReconcileStatus(fresh, now()) : undefined,
-    )) ?? svc;
+  const begun = await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
+    fresh.metadata.generation === generation ? beginReconcileStatus(fresh, now()) : undefined,
+  );
+  // Deleted, or a newer generation arrived meanwhile: its own event is queued behind this one.
+  if (begun?.metadata.generation !== generation) return;
+  svc = begun;
 
   // Children left over from an earlier Service of the same name (we were down when it was deleted).
   const oldConfig = await rest.get(path(ns, 'configurations', name));
@@ -267,7 +269,11 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
       ? serviceStatus({ service: fresh, latestCreated, revisions, now: now() })
       : undefined,
   );
-  const st = written?.status;
+  if (written?.metadata.generation !== generation) {
+    log(`${ns}/${name}: generation ${generation} superseded before its status was written`);
+    return;
+  }
+  const st = written.status;
   const ready = st?.conditions?.find((c) => c.type === 'Ready');
   log(
     `${ns}/${name}: generation ${generation} -> Ready ${ready?.status} ${ready?.reason ?? ''} ${st?.url ?? ''}`,
@@ -326,14 +332,25 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   }
-  const queue = new KeyedQueue<{ type: string; svc: ServiceObject }>(async (_key, { type, svc }) => {
+  type Item = { type: string; svc: ServiceObject; attempt: number };
+  const queue: KeyedQueue<Item> = new KeyedQueue<Item>(async (key, item) => {
+    const { type, svc } = item;
     const ns = svc.metadata.namespace ?? 'default';
-    if (type === 'DELETED') {
-      log(`${ns}/${svc.metadata.name}: deleted; deleting its Configuration, Route and Revisions`);
-      await deleteChildren(rest, ns, svc.metadata.name, svc.metadata.uid);
-      return;
+    try {
+      if (type === 'DELETED') {
+        log(`${ns}/${svc.metadata.name}: deleted; deleting its Configuration, Route and Revisions`);
+        await deleteChildren(rest, ns, svc.metadata.name, svc.metadata.uid);
+        return;
+      }
+      await reconcile(rest, ns, svc.metadata.name);
+    } catch (err) {
+      // Like a controller's work queue: retry with a delay, a few times.
+      if (item.attempt >= 5) throw err;
+      log(`${key}: ${err instanceof Error ? err.message : String(err)}; retry ${item.attempt + 1} in 2 s`);
+      setTimeout(() => {
+        queue.push(key, { ...item, attempt: item.attempt + 1 });
+      }, 2000);
     }
-    await reconcile(rest, ns, svc.metadata.name);
   }, log);
   log(`watching ${rest.server} for ${GROUP} services`);
   await listAndWatch<ServiceObject>(
@@ -342,7 +359,7 @@ async function main(): Promise<void> {
     (ev) => {
       const svc = ev.object;
       if (ev.type !== 'DELETED' && svc.status?.observedGeneration === svc.metadata.generation) return;
-      queue.push(`${svc.metadata.namespace}/${svc.metadata.name}`, { type: ev.type, svc });
+      queue.push(`${svc.metadata.namespace}/${svc.metadata.name}`, { type: ev.type, svc, attempt: 0 });
     },
     abort.signal,
     log,
