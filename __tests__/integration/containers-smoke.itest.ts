@@ -49,37 +49,30 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[], opts: ExecFileOptions = {}): Promise<Run> {
+function run(file: string, args: string[], opts: ExecFileOptions = {}, input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { maxBuffer: 64 << 20, encoding: 'utf8', ...opts }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      file,
+      args,
+      { maxBuffer: 64 << 20, ...opts, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
 // docker with the environment's engine and a throw-away client config (logins stay out of ~/.docker).
 async function docker(args: string[], opts: { input?: string; allowFail?: boolean } = {}): Promise<Run> {
-  const options: ExecFileOptions = {
-    env: {
-      ...process.env,
-      DOCKER_HOST: need('DOCKER_HOST'),
-      DOCKER_CONFIG: dockerConfig,
-      DOCKER_BUILDKIT: '0',
-    },
+  const env = {
+    ...process.env,
+    DOCKER_HOST: need('DOCKER_HOST'),
+    DOCKER_CONFIG: dockerConfig,
+    DOCKER_BUILDKIT: '0',
   };
-  let r: Run;
-  if (opts.input !== undefined) {
-    r = await new Promise<Run>((resolve) => {
-      const child = execFile('docker', args, { ...options, encoding: 'utf8' }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
-      child.stdin?.end(opts.input);
-    });
-  } else {
-    r = await run('docker', args, options);
-  }
+  const r = await run('docker', args, { env }, opts.input);
   if (r.code !== 0 && !opts.allowFail) {
     throw new Error(`docker ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
   }
@@ -92,7 +85,10 @@ function freePort(): Promise<number> {
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() => {
+        if (addr && typeof addr === 'object') resolve(addr.port);
+        else reject(new Error('no port'));
+      });
     });
   });
 }
@@ -313,6 +309,34 @@ describe('functions', () => {
       body,
       headers: { 'Content-Type': 'application/json' },
     });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(body);
+  });
+
+  it('runs a streaming function behind the of-watchdog image', async () => {
+    const dir = join(work, 'of-echo');
+    await run('mkdir', ['-p', dir]);
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      [
+        'ARG WATCHDOG',
+        'ARG RUNTIME',
+        'FROM ${WATCHDOG} AS watchdog',
+        'FROM ${RUNTIME}',
+        'COPY --from=watchdog /fwatchdog /usr/bin/fwatchdog',
+        'ENV fprocess=cat mode=streaming',
+        'USER 65534',
+        'CMD ["/usr/bin/fwatchdog"]',
+        '',
+      ].join('\n'),
+    );
+    const ref = `${registry}/smoke/of-echo:${suffix}`;
+    await docker([
+      'build', '--network', 'host', '-t', ref,
+      '--build-arg', `WATCHDOG=${images.ofWatchdog}`, '--build-arg', `RUNTIME=${images.runtime}`, dir,
+    ]); // prettier-ignore
+    const fn = await startFunction(ref);
+    const res = await fetch(fn.url, { method: 'POST', body });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(body);
   });

@@ -363,22 +363,24 @@ ensure_watchdog_bin() { # name version commit module
 
 # ---- Debian base root file system -----------------------------------------------------------------
 debian_tar="$cache/debian-$debian_suite-minbase/rootfs.tar"
+debootstrap_root=""
 ensure_debian_tar() {
   [ -s "$debian_tar" ] && return 0
   local dir root
   dir="$(dirname "$debian_tar")"
   mkdir -p "$dir"
   root="$dir/rootfs.tmp"
+  debootstrap_root="$root"
   rm -rf "$root"
   log "debootstrap --variant=minbase $debian_suite (about a minute)"
   # debootstrap mounts proc/sys inside the target while configuring; make sure none is left behind.
-  trap 'umount_under "$root"' EXIT
+  trap 'umount_under "$debootstrap_root"' EXIT
   debootstrap --variant=minbase --include=ca-certificates "$debian_suite" "$root" "$debian_mirror" \
     >"$state/logs/debootstrap.log" 2>&1 || die "debootstrap failed: $(tail -5 "$state/logs/debootstrap.log")"
   umount_under "$root"
   trap - EXIT
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log \
-    "$root"/dev/* "$root"/proc/* "$root"/sys/* "$root"/run/* "$root"/tmp/*
+  rm -rf "${root:?}"/var/cache/apt/archives/*.deb "${root:?}"/var/lib/apt/lists/* "${root:?}"/var/log/*.log \
+    "${root:?}"/dev/* "${root:?}"/proc/* "${root:?}"/sys/* "${root:?}"/run/* "${root:?}"/tmp/*
   tar --numeric-owner --xattrs -C "$root" -cf "$debian_tar.tmp" .
   mv "$debian_tar.tmp" "$debian_tar"
   rm -rf "$root"
