@@ -341,4 +341,49 @@ describe('Tekton stand-in on the real API server', () => {
       .readNamespacedConfigMap({ name: `${name}-standin-logs`, namespace: ns });
     expect(logs.data?.['step-greet']).toContain('failing on purpose');
   });
+
+  it('spec.timeout stops the running step: Succeeded False/TaskRunTimeout', async () => {
+    const name = `smoke-tr-timeout-${suffix}`;
+    const tr = taskRun(name, 'sleep 60');
+    (tr as unknown as { spec: { timeout: string } }).spec.timeout = '3s';
+    await objects.create(tr);
+    created.push({ apiVersion: 'tekton.dev/v1', kind: 'TaskRun', metadata: meta({ name, namespace: ns }) });
+    const started = Date.now();
+    const out = await watchUntil<TaskRun>(deployer, taskRunsPath, name, done, 60_000);
+    expect(cond(out, 'Succeeded')).toMatchObject({
+      status: 'False',
+      reason: 'TaskRunTimeout',
+      message: `TaskRun "${name}" failed to finish within "3s"`,
+    });
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('spec.status TaskRunCancelled kills the running step: Succeeded False/TaskRunCancelled', async () => {
+    const name = `smoke-tr-cancel-${suffix}`;
+    await objects.create(taskRun(name, 'sleep 60'));
+    created.push({ apiVersion: 'tekton.dev/v1', kind: 'TaskRun', metadata: meta({ name, namespace: ns }) });
+    await watchUntil<TaskRun & { status?: { steps?: Array<{ running?: unknown }> } }>(
+      deployer,
+      taskRunsPath,
+      name,
+      (t) => t.status?.steps?.[0]?.running !== undefined,
+      60_000,
+    );
+    await objects.patch(
+      {
+        apiVersion: 'tekton.dev/v1',
+        kind: 'TaskRun',
+        metadata: meta({ name, namespace: ns }),
+        spec: { status: 'TaskRunCancelled' },
+      } as TaskRun,
+      undefined,
+      undefined,
+      'faas-deploy-test',
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    const out = await watchUntil<TaskRun>(deployer, taskRunsPath, name, done, 30_000);
+    expect(cond(out, 'Succeeded')).toMatchObject({ status: 'False', reason: 'TaskRunCancelled' });
+    expect(cond(out, 'Succeeded')?.message).toMatch(new RegExp(`^TaskRun "${name}" was cancelled\\.`));
+  });
 });
