@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { byCodeUnits } from '../util/compare.js';
 import path from 'node:path';
 import { parseManifest } from './manifest.js';
 import { detectRuntime } from './runtime.js';
@@ -17,31 +18,37 @@ export interface FunctionDirectory {
   manifestText?: string;
 }
 
-/** Reads the candidate directories directly under the functions directory. */
-export async function scanFunctionsDir(repoRoot: string, functionsDir: string): Promise<FunctionDirectory[]> {
+/**
+ * Reads the candidate directories directly under the functions directory: one directory listing
+ * each, and function.yaml where there is one. Synchronous on purpose: a monorepo has thousands of
+ * them, and a promise per directory costs more than the system calls.
+ */
+export function scanFunctionsDir(repoRoot: string, functionsDir: string): FunctionDirectory[] {
   const root = path.join(repoRoot, functionsDir);
   let entries;
   try {
-    entries = await readdir(root, { withFileTypes: true });
+    entries = readdirSync(root, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const directories = entries
+  const prefix = functionsDir.split(path.sep).join('/');
+  return entries
     .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
     .map((entry) => entry.name)
-    .sort();
-  return Promise.all(
-    directories.map(async (name) => {
-      const children = await readdir(path.join(root, name), { withFileTypes: true });
+    .sort(byCodeUnits)
+    .map((name) => {
+      const children = readdirSync(path.join(root, name), { withFileTypes: true });
       const files = new Set(children.filter((child) => child.isFile()).map((child) => child.name));
-      const directory = path.posix.join(functionsDir.split(path.sep).join('/'), name);
       const manifestText = files.has(MANIFEST_FILE)
-        ? await readFile(path.join(root, name, MANIFEST_FILE), 'utf8')
+        ? readFileSync(path.join(root, name, MANIFEST_FILE), 'utf8')
         : undefined;
-      return { directory, files, ...(manifestText === undefined ? {} : { manifestText }) };
-    }),
-  );
+      return {
+        directory: path.posix.join(prefix, name),
+        files,
+        ...(manifestText === undefined ? {} : { manifestText }),
+      };
+    });
 }
 
 export interface DiscoveryResult {

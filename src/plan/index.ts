@@ -57,7 +57,7 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: Manif
 
 /** Discovers the functions, detects what changed and decides what to do with each. */
 export async function planRepository(request: PlanRequest): Promise<PlanResult> {
-  const directories = await scanFunctionsDir(request.repoRoot, request.settings.functionsDir);
+  const directories = scanFunctionsDir(request.repoRoot, request.settings.functionsDir);
   const discovered = buildFunctionSpecs(directories, { watchdog: request.defaultWatchdog });
   if (discovered.problems.length > 0) return { ok: false, problems: discovered.problems };
 

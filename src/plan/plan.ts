@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { byCodeUnits } from '../util/compare.js';
 import type { EventInfo } from './event.js';
 import type { ChangedFile } from './git.js';
 import type { FunctionSpec, Plan, PlanMode, PlannedFunction } from './types.js';
@@ -198,7 +199,7 @@ export function makePlan(
     ...(context.base ? { base: context.base } : {}),
     ...(context.head ? { head: context.head } : {}),
     ...(pr !== undefined ? { pullRequest: pr } : {}),
-    functions: planned.sort((a, b) => a.name.localeCompare(b.name)),
+    functions: planned.sort((a, b) => byCodeUnits(a.name, b.name)),
     notes,
   };
 }
