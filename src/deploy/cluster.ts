@@ -1,0 +1,385 @@
+// The deploy stage's connection to the cluster: credentials (input kubeconfig → KUBECONFIG →
+// in-cluster), and the operations main.ts calls — deploy a function and wait until Knative has rolled
+// out *this* change, delete a Service, delete a pull request's previews, find the ingress address.
+// @kubernetes/client-node is loaded here, on first use, and nowhere the plan stage or the CLI imports.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type https from 'node:https';
+import type { FunctionSpec } from '../plan/types.js';
+import { UserError } from '../util/errors.js';
+import { KnativeApi, knativePath } from './knative-api.js';
+import { KubeHttp, type RetryPolicy } from './kube-http.js';
+import {
+  decodeKubeconfigInput,
+  kubeconfigSecrets,
+  writeKubeconfigFile,
+  type KubeconfigFile,
+} from './kubeconfig.js';
+import {
+  explainFailure,
+  settlement,
+  type AppliedRef,
+  type Condition,
+  type LiveService,
+} from './knative-status.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, PR_LABEL, renderService, VISIBILITY_LABEL } from './render-service.js';
+import { ServiceWatcher, type WatchStats } from './service-watcher.js';
+
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export interface ConnectOptions {
+  /** Input `kubeconfig`: YAML or base64; '' when not given. */
+  kubeconfig: string;
+  namespace: string;
+  /** Where the kubeconfig file goes (RUNNER_TEMP). */
+  tempDir: string;
+  /** Masks a value in the log (core.setSecret); called with every credential before it is used. */
+  secret: (value: string) => void;
+  /** Input `ingress-address`: IP or host for the curl example's Host-header form. */
+  ingressAddress?: string;
+  /** Input `ingress-service`: `<namespace>/<name>` of the ingress gateway's LoadBalancer Service. */
+  ingressService?: string;
+  info?: (message: string) => void;
+  warn?: (message: string) => void;
+  debug?: (message: string) => void;
+  /** Environment for KUBECONFIG and in-cluster detection (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Server-side timeout of each watch request; the watch resumes after it (default 240 s). */
+  watchTimeoutSeconds?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface DeployRequest {
+  spec: FunctionSpec;
+  /** Service name: `<fn>` or `<fn>-pr-<N>`. */
+  service: string;
+  /** Image by digest (`<registry>/<fn>@sha256:…`), so every revision is immutable. */
+  image: string;
+  pullRequest?: number;
+  commit?: string;
+  runUrl?: string;
+  imagePullSecret?: string;
+  waitTimeoutSeconds: number;
+  signal?: AbortSignal;
+}
+
+export interface DeployTiming {
+  /** ms spent in the apply call. */
+  applyMs: number;
+  /** ms from the apply's answer until the settled state was seen. */
+  waitMs: number;
+  /** Date.now() when the settled state arrived on the watch. */
+  settledAt: number;
+}
+
+export type DeployResult =
+  | {
+      status: 'ready';
+      service: string;
+      url: string;
+      /** The revision serving: status.latestReadyRevisionName. */
+      revision: string;
+      /** Cluster-internal address (status.address.url). */
+      address?: string;
+      /** For `curl -H "Host: <host>" http://<address>`: public Services only, when an ingress address is known. */
+      ingress?: { address: string; host: string };
+      generation: number;
+      timing: DeployTiming;
+    }
+  | {
+      status: 'failed';
+      service: string;
+      /** One line for the report: Knative's reason and message, the Revision's, and what still serves. */
+      reason: string;
+      condition?: Condition;
+      revision?: { name: string; condition?: Condition };
+      previousRevisionServing?: string;
+      url?: string;
+      timedOut?: boolean;
+      generation?: number;
+      timing?: DeployTiming;
+    };
+
+export interface DeleteResult {
+  service: string;
+  deleted: boolean;
+  /** Why nothing was deleted: absent, or not managed by faas-deploy. */
+  reason?: string;
+}
+
+export interface Cluster {
+  readonly namespace: string;
+  readonly server: string;
+  /** The kubeconfig user the requests run as. */
+  readonly user: string;
+  deployFunction(request: DeployRequest): Promise<DeployResult>;
+  /** Deletes Service `name` if faas-deploy manages it; absent is fine. */
+  deleteService(name: string): Promise<DeleteResult>;
+  /** Deletes every Service of pull request `pr` (labels faas-deploy.dev/pr and managed-by); returns their names. */
+  deletePreviews(pr: number): Promise<string[]>;
+  /** Input ingress-address, else the ingress Service's LoadBalancer address, else undefined. */
+  ingressAddress(): Promise<string | undefined>;
+  readonly watchStats: WatchStats;
+  readonly retries: number;
+  /** Stops the watch, closes connections, removes the kubeconfig file. */
+  close(): Promise<void>;
+}
+
+type KubeConfigInstance = InstanceType<typeof import('@kubernetes/client-node').KubeConfig>;
+
+async function loadKubeConfig(
+  options: ConnectOptions,
+): Promise<{ kc: KubeConfigInstance; file?: KubeconfigFile; source: string }> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const env = options.env ?? process.env;
+  const kc = new KubeConfig();
+  if (options.kubeconfig.trim() !== '') {
+    options.secret(options.kubeconfig);
+    const text = decodeKubeconfigInput(options.kubeconfig);
+    for (const value of kubeconfigSecrets(text)) options.secret(value);
+    const file = await writeKubeconfigFile(options.tempDir, text);
+    try {
+      kc.loadFromFile(file.path);
+    } catch (error) {
+      await file.remove();
+      throw new UserError(
+        `Input "kubeconfig" could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    return { kc, file, source: 'input "kubeconfig"' };
+  }
+  const files = (env['KUBECONFIG'] ?? '').split(path.delimiter).filter((f) => f !== '');
+  if (files.length > 0) {
+    let loaded = 0;
+    for (const f of files) {
+      if (!existsSync(f)) continue;
+      for (const value of kubeconfigSecrets(readFileSync(f, 'utf8'))) options.secret(value);
+      if (loaded === 0) kc.loadFromFile(f);
+      else {
+        const more = new KubeConfig();
+        more.loadFromFile(f);
+        kc.mergeConfig(more, true);
+      }
+      loaded++;
+    }
+    if (loaded === 0) throw new UserError(`KUBECONFIG names no existing file (${files.join(', ')}).`);
+    return { kc, source: 'KUBECONFIG' };
+  }
+  if (env['KUBERNETES_SERVICE_HOST'] && existsSync(IN_CLUSTER_TOKEN)) {
+    options.secret(readFileSync(IN_CLUSTER_TOKEN, 'utf8').trim());
+    kc.loadFromCluster();
+    return { kc, source: 'in-cluster ServiceAccount' };
+  }
+  throw new UserError(
+    'No cluster credentials: set input "kubeconfig" (the file or base64 of it), or KUBECONFIG, or run the job in a ' +
+      'pod with a ServiceAccount (in-cluster).',
+  );
+}
+
+/** `<namespace>/<name>` of input ingress-service. */
+export function parseIngressService(value: string): { namespace: string; name: string } {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.exec(value.trim());
+  if (!m?.[1] || !m[3]) {
+    throw new UserError(
+      `Input "ingress-service" must be <namespace>/<name> of a Service, like kourier-system/kourier; got "${value}".`,
+    );
+  }
+  return { namespace: m[1], name: m[3] };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+export async function connectCluster(options: ConnectOptions): Promise<Cluster> {
+  const ingressService = options.ingressService ? parseIngressService(options.ingressService) : undefined;
+  const { kc, file, source } = await loadKubeConfig(options);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    await file?.remove();
+    throw new UserError(`The kubeconfig from ${source} has no current context with a cluster.`);
+  }
+  const user = kc.getCurrentUser()?.name ?? 'unknown user';
+  const debug = options.debug ?? (() => undefined);
+  const warn = options.warn ?? (() => undefined);
+  const http = new KubeHttp({
+    server: cluster.server,
+    authenticate: async (o: https.RequestOptions) => {
+      await kc.applyToHTTPSOptions(o);
+    },
+    keepAuthenticatorAgent: Boolean(cluster.proxyUrl),
+    ...(options.retry ? { retry: options.retry } : {}),
+    log: (m) => {
+      debug(m);
+    },
+  });
+  const namespace = options.namespace;
+  const api = new KnativeApi({ http, namespace, warn });
+  const watcher = new ServiceWatcher({
+    http,
+    collectionPath: knativePath(namespace, 'services'),
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+    ...(options.watchTimeoutSeconds !== undefined
+      ? { watchTimeoutSeconds: options.watchTimeoutSeconds }
+      : {}),
+    toError: (verb, status, body) =>
+      api.error({ verb, resource: 'services.serving.knative.dev', namespace }, { status, body }),
+    log: debug,
+  });
+  options.info?.(`Kubernetes: ${cluster.server} as ${user} (${source}), namespace ${namespace}`);
+
+  let ingress: Promise<string | undefined> | undefined;
+  const ingressAddress = (): Promise<string | undefined> => {
+    ingress ??= (async () => {
+      if (options.ingressAddress?.trim()) return options.ingressAddress.trim();
+      if (!ingressService) return undefined;
+      const address = await api.loadBalancerAddress(ingressService.namespace, ingressService.name);
+      if (!address) {
+        warn(
+          `Service ${ingressService.namespace}/${ingressService.name} has no LoadBalancer address yet; the curl examples use the URL only.`,
+        );
+      }
+      return address;
+    })();
+    return ingress;
+  };
+
+  async function deployFunction(request: DeployRequest): Promise<DeployResult> {
+    const { service: name, signal } = request;
+    const rendered = renderService(request.spec, {
+      service: name,
+      namespace,
+      image: request.image,
+      ...(request.pullRequest !== undefined ? { pullRequest: request.pullRequest } : {}),
+      ...(request.commit ? { commit: request.commit } : {}),
+      ...(request.runUrl ? { runUrl: request.runUrl } : {}),
+      ...(request.imagePullSecret ? { imagePullSecret: request.imagePullSecret } : {}),
+    });
+    if (!/@sha256:[0-9a-f]{64}$/.test(request.image)) {
+      warn(
+        `Service "${name}": image ${request.image} is not referenced by digest; its revisions are not immutable.`,
+      );
+    }
+    const started = Date.now();
+    let applied: LiveService;
+    try {
+      applied = await api.apply(rendered, signal);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ApplyConflictError') {
+        return { status: 'failed', service: name, reason: error.message };
+      }
+      throw error;
+    }
+    const ref: AppliedRef = { uid: applied.metadata.uid ?? '', generation: applied.metadata.generation ?? 0 };
+    const appliedAt = Date.now();
+    debug(`Service "${name}": applied, generation ${ref.generation}; waiting for Ready`);
+
+    // wait-timeout bounds the wait; an outer abort (the job being cancelled) ends it too.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => {
+      timeout.abort(new Error('wait-timeout'));
+    }, request.waitTimeoutSeconds * 1000);
+    const waitSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    let settled: LiveService | undefined;
+    let timedOut = false;
+    try {
+      settled = await watcher.waitFor(name, (svc) => settlement(svc, ref) !== 'pending', waitSignal);
+    } catch (error) {
+      if (!timeout.signal.aborted || signal?.aborted) throw error;
+      timedOut = true;
+    } finally {
+      clearTimeout(timer);
+    }
+    const settledAt = Date.now();
+    const timing: DeployTiming = { applyMs: appliedAt - started, waitMs: settledAt - appliedAt, settledAt };
+    const last = settled ?? watcher.latest(name);
+    const uid = last?.metadata.uid === ref.uid ? last : undefined;
+
+    if (!timedOut && uid && settlement(uid, ref) === 'ready') {
+      const url = uid.status?.url ?? '';
+      const address = await ingressAddress();
+      const clusterLocal = rendered.metadata.labels[VISIBILITY_LABEL] === 'cluster-local';
+      return {
+        status: 'ready',
+        service: name,
+        url,
+        revision: uid.status?.latestReadyRevisionName ?? '',
+        ...(uid.status?.address?.url ? { address: uid.status.address.url } : {}),
+        ...(address && url && !clusterLocal ? { ingress: { address, host: hostOf(url) } } : {}),
+        generation: ref.generation,
+        timing,
+      };
+    }
+
+    // Failed or timed out: the Revision Knative created last says why.
+    const revisionName = uid?.status?.latestCreatedRevisionName;
+    let revision;
+    if (revisionName) {
+      try {
+        revision = await api.getRevision(revisionName, signal);
+      } catch (error) {
+        // Details only: a Role without revisions get still gets the Service's own reason.
+        debug(`Revision ${revisionName}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const detail = explainFailure(
+      uid,
+      revision,
+      timedOut ? { seconds: request.waitTimeoutSeconds, generation: ref.generation } : undefined,
+    );
+    return {
+      status: 'failed',
+      service: name,
+      reason: detail.reason,
+      ...(detail.condition ? { condition: detail.condition } : {}),
+      ...(detail.revision ? { revision: detail.revision } : {}),
+      ...(detail.previousRevisionServing ? { previousRevisionServing: detail.previousRevisionServing } : {}),
+      ...(uid?.status?.url ? { url: uid.status.url } : {}),
+      ...(timedOut ? { timedOut: true } : {}),
+      generation: ref.generation,
+      timing,
+    };
+  }
+
+  async function deleteService(name: string): Promise<DeleteResult> {
+    const result = await api.deleteService(name);
+    if (!result.deleted && result.reason && result.reason !== 'absent')
+      warn(`Service "${name}": ${result.reason}`);
+    return { service: name, ...result };
+  }
+
+  async function deletePreviews(pr: number): Promise<string[]> {
+    const selector = `${PR_LABEL}=${pr},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+    const deleted: string[] = [];
+    for (const svc of await api.listServices(selector)) {
+      const result = await api.deleteService(svc.metadata.name, svc);
+      if (result.deleted) deleted.push(svc.metadata.name);
+    }
+    return deleted.sort();
+  }
+
+  return {
+    namespace,
+    server: cluster.server,
+    user,
+    deployFunction,
+    deleteService,
+    deletePreviews,
+    ingressAddress,
+    get watchStats() {
+      return watcher.stats;
+    },
+    get retries() {
+      return http.retries;
+    },
+    async close() {
+      await watcher.stop();
+      http.close();
+      await file?.remove();
+    },
+  };
+}
