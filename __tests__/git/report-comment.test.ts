@@ -111,7 +111,9 @@ const comments = () => gh.state.commentsOn(PR);
 const onlyComment = () => {
   const list = comments().filter((c) => c.body.startsWith(COMMENT_MARKER));
   expect(list).toHaveLength(1);
-  return list[0]!;
+  const [comment] = list;
+  if (!comment) throw new Error('no comment with the marker');
+  return comment;
 };
 
 describe('the pull request comment', () => {
