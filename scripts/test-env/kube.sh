@@ -37,7 +37,7 @@ deployer_kubeconfig="$state/deployer.kubeconfig"
 env_file="$FAAS_TEST_STATE/env.d/kube.env"
 standins=(knative-serving-standin tekton-standin)
 
-say() { echo "kube: $*" >&2; }
+say() { echo "kube: [${SECONDS}s] $*" >&2; }
 die() {
   say "ERROR: $*"
   exit 1

@@ -50,6 +50,24 @@ function readDocs(file: string): KubeObject[] {
   );
 }
 
+/**
+ * The Tekton CRDs convert v1beta1 <-> v1 through tekton-pipelines-webhook, which does not run here. With
+ * v1beta1 served, the API server's watch cache for v1beta1 must convert every stored (v1) object, fails,
+ * and re-lists in a loop (thousands of "conversion webhook ... failed" errors a minute, CPU burnt). So only
+ * the storage version is served, and conversion is None. A v1beta1 request answers 404 here.
+ */
+function withoutConversionWebhook(crd: KubeObject): void {
+  const spec = crd['spec'] as
+    | {
+        conversion?: { strategy?: string };
+        versions?: Array<{ name: string; served: boolean; storage: boolean }>;
+      }
+    | undefined;
+  if (spec?.conversion?.strategy !== 'Webhook') return;
+  spec.conversion = { strategy: 'None' };
+  for (const v of spec.versions ?? []) if (!v.storage) v.served = false;
+}
+
 async function waitEstablished(rest: KubeRest, names: string[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (const name of names) {
@@ -86,6 +104,7 @@ async function main(): Promise<void> {
       .filter((f) => f.endsWith('.yaml'))
       .sort()) {
       for (const doc of readDocs(path.join(dir, file))) {
+        withoutConversionWebhook(doc);
         await rest.apply(objectPath(doc), doc, FIELD_MANAGER);
         crdNames.push(doc.metadata.name);
       }
