@@ -30,7 +30,8 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout) as { mode: string; functions: Record<string, unknown>[] };
     expect(plan.mode).toBe('deploy');
-    expect(plan.functions).toEqual([
+    expect(plan.functions.map((fn) => fn.name)).toEqual(['echo', 'hello-http', 'hello-node', 'hello-python']);
+    expect(plan.functions.slice(0, 1)).toEqual([
       {
         name: 'echo',
         directory: 'functions/echo',

@@ -1,31 +1,96 @@
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  lutimes,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
+import dockerignore from '@balena/dockerignore';
 
 export interface ContextEntry {
   /** Relative to the context root, forward slashes. */
   path: string;
-  kind: 'file' | 'symlink';
-  /** Only the executable bit is kept: umask and checkout differences must not change the tag. */
+  kind: 'file' | 'symlink' | 'dir';
+  /**
+   * Only the executable bit is kept: umask and checkout differences must not change the tag, and
+   * the context is written with modes 0644/0755 from it, so the image cannot differ either.
+   */
   executable: boolean;
-  /** File bytes, or the link target for a symlink (never followed). */
+  /** File bytes, the link target for a symlink (never followed), empty for a directory. */
   data: Buffer;
 }
 
+export interface ReadContextOptions {
+  /**
+   * Paths left out whatever .dockerignore says (relative to the directory, forward slashes), e.g.
+   * function.yaml, which configures the Service and is no part of the image.
+   */
+  exclude?: (relativePath: string, isDirectory: boolean) => boolean;
+}
+
+export function comparePaths(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** The matcher for a directory's .dockerignore (Docker's rules, case-sensitive), or undefined. */
+async function readDockerignore(
+  directory: string,
+): Promise<{ ignores: (p: string) => boolean; hasExceptions: boolean } | undefined> {
+  const file = path.join(directory, '.dockerignore');
+  let text: string;
+  try {
+    // A symlinked .dockerignore is not followed either: it could point anywhere.
+    if (!(await lstat(file)).isFile()) return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const lines = text.split(/\r?\n/);
+  // The package is CommonJS; its factory is both module.exports and module.exports.default.
+  const matcher = dockerignore.default({ ignorecase: false }).add(lines);
+  return {
+    ignores: (p) => matcher.ignores(p),
+    hasExceptions: lines.some((line) => line.trim().startsWith('!')),
+  };
+}
+
 /**
- * Lists the files of a function directory as they will be sent to the builder, in a stable order.
- * Symlinks are recorded as links, never followed, so nothing outside the directory leaks in.
+ * Lists a function directory as it goes into the build context, sorted by path: regular files,
+ * symlinks (recorded as links, never followed, so nothing outside the directory gets in) and
+ * directories. The directory's .dockerignore applies with Docker's rules, as `docker build` would
+ * apply it with the directory as its context; `.git` directories are always left out.
  */
-export async function readBuildContext(directory: string): Promise<ContextEntry[]> {
+export async function readBuildContext(
+  directory: string,
+  options: ReadContextOptions = {},
+): Promise<ContextEntry[]> {
+  const ignore = await readDockerignore(directory);
   const entries: ContextEntry[] = [];
   async function walk(relative: string): Promise<void> {
     const children = await readdir(path.join(directory, relative), { withFileTypes: true });
     for (const child of children) {
       const rel = relative === '' ? child.name : `${relative}/${child.name}`;
       const full = path.join(directory, rel);
-      if (child.isDirectory()) {
-        if (child.name === '.git') continue;
+      const isDirectory = child.isDirectory();
+      if (isDirectory && child.name === '.git') continue;
+      if (options.exclude?.(rel, isDirectory)) continue;
+      const ignored = ignore?.ignores(rel) ?? false;
+      if (isDirectory) {
+        // An ignored directory is still walked when a "!" pattern could bring back a file in it.
+        if (ignored && !ignore?.hasExceptions) continue;
+        if (!ignored) entries.push({ path: rel, kind: 'dir', executable: false, data: Buffer.alloc(0) });
         await walk(rel);
-      } else if (child.isSymbolicLink()) {
+        continue;
+      }
+      if (ignored) continue;
+      if (child.isSymbolicLink()) {
         entries.push({
           path: rel,
           kind: 'symlink',
@@ -41,8 +106,60 @@ export async function readBuildContext(directory: string): Promise<ContextEntry[
           data: await readFile(full),
         });
       }
+      // Sockets, FIFOs and devices have no place in an image: left out, as docker leaves them.
     }
   }
   await walk('');
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return entries.sort(comparePaths);
+}
+
+/** Safe relative path: no absolute path, no `..`, no empty segment. */
+function assertInside(relative: string): void {
+  if (
+    relative === '' ||
+    relative.startsWith('/') ||
+    relative.split('/').some((part) => part === '' || part === '.' || part === '..')
+  ) {
+    throw new Error(`Build context path "${relative}" is not a plain relative path.`);
+  }
+}
+
+/** The modification time every written file gets, so that copied layers do not depend on when. */
+const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
+
+/**
+ * Writes entries into an empty directory: files with mode 0644 (0755 when executable), directories
+ * 0755 whatever the umask, symlinks as links, all with one fixed modification time. What is written
+ * is exactly what the tag hashed, so equal tags give equal COPY layers.
+ */
+export async function writeEntries(entries: readonly ContextEntry[], target: string): Promise<void> {
+  const directories = new Set<string>(['']);
+  const addParents = (relative: string): void => {
+    const parts = relative.split('/');
+    for (let i = 1; i < parts.length; i++) directories.add(parts.slice(0, i).join('/'));
+  };
+  await mkdir(target, { recursive: true });
+  for (const entry of [...entries].sort(comparePaths)) {
+    assertInside(entry.path);
+    addParents(entry.path);
+    const full = path.join(target, ...entry.path.split('/'));
+    await mkdir(path.dirname(full), { recursive: true });
+    if (entry.kind === 'dir') {
+      directories.add(entry.path);
+      await mkdir(full, { recursive: true });
+    } else if (entry.kind === 'symlink') {
+      await symlink(entry.data.toString(), full);
+      await lutimes(full, FIXED_MTIME, FIXED_MTIME);
+    } else {
+      await writeFile(full, entry.data);
+      await chmod(full, entry.executable ? 0o755 : 0o644);
+      await utimes(full, FIXED_MTIME, FIXED_MTIME);
+    }
+  }
+  // Deepest first, so setting a directory's time is not undone by writing into it.
+  for (const dir of [...directories].sort((a, b) => b.length - a.length)) {
+    const full = path.join(target, ...dir.split('/').filter((part) => part !== ''));
+    await chmod(full, 0o755);
+    await utimes(full, FIXED_MTIME, FIXED_MTIME);
+  }
 }

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type { ContextEntry } from './build-context.js';
 
 /**
- * The image tag for a build: a hash of the build context (relative paths, executable bits, bytes,
- * sorted), the rendered Dockerfile and the template version. The same inputs give the same tag on
- * every machine; any change to them gives another.
+ * The image tag for a build: a hash of the build context (relative paths, entry kinds, executable
+ * bits, bytes, sorted), the rendered Dockerfile (which names the base images) and the template
+ * version. Every field is length-prefixed, so no two different inputs run together into the same
+ * bytes. The same inputs give the same tag on every machine; any change to them gives another.
  */
 export function contentTag(
   entries: readonly ContextEntry[],
@@ -23,7 +24,7 @@ export function contentTag(
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const entry of sorted) {
     field(entry.path);
-    field(entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f');
+    field(entry.kind === 'dir' ? 'd' : entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f');
     field(entry.data);
   }
   return `ctx-${hash.digest('hex').slice(0, 32)}`;

@@ -1,11 +1,31 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Runtime, Watchdog } from '../plan/types.js';
 
-/** Bumped when the templates change in a way the text alone does not show (it is part of the content tag). */
-export const TEMPLATE_VERSION = 'v1';
+/**
+ * Bumped when the templates change in a way their text alone does not show (it is part of the
+ * content tag, so every image is rebuilt once after a bump).
+ */
+export const TEMPLATE_VERSION = 'v2';
+
+/** A file a template ships beside its Dockerfile (a server scaffold), copied into the build context. */
+export interface TemplateFile {
+  /** Relative to the template directory, forward slashes. */
+  path: string;
+  executable: boolean;
+  data: Buffer;
+}
+
+export interface Template {
+  /** `<runtime>/<watchdog>`, e.g. `go/classic`. */
+  name: string;
+  /** The Dockerfile template text. */
+  text: string;
+  /** Every other file of the template directory, sorted by path. */
+  files: TemplateFile[];
+}
 
 /**
  * templates/ ships at the root of the action's repository, beside dist/. The code runs from
@@ -21,34 +41,86 @@ export function templatesRoot(): string {
   throw new Error(`The templates/ directory was not found above ${fileURLToPath(import.meta.url)}.`);
 }
 
+export function templateName(runtime: Exclude<Runtime, 'dockerfile'>, watchdog: Watchdog): string {
+  return `${runtime}/${watchdog === 'classic' ? 'classic' : 'of-watchdog'}`;
+}
+
+/** Kept for callers that want the Dockerfile's path inside templates/. */
 export function templatePath(runtime: Exclude<Runtime, 'dockerfile'>, watchdog: Watchdog): string {
-  return path.join(runtime, watchdog === 'classic' ? 'classic' : 'of-watchdog', 'Dockerfile');
+  return path.join(templateName(runtime, watchdog), 'Dockerfile');
+}
+
+async function readTemplateFiles(directory: string): Promise<TemplateFile[]> {
+  const files: TemplateFile[] = [];
+  async function walk(relative: string): Promise<void> {
+    const children = await readdir(path.join(directory, relative), { withFileTypes: true });
+    for (const child of children) {
+      const rel = relative === '' ? child.name : `${relative}/${child.name}`;
+      if (child.isDirectory()) {
+        await walk(rel);
+      } else if (child.isFile() && rel !== 'Dockerfile') {
+        const full = path.join(directory, rel);
+        const stat = await lstat(full);
+        files.push({ path: rel, executable: (stat.mode & 0o111) !== 0, data: await readFile(full) });
+      }
+    }
+  }
+  await walk('');
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 export async function loadTemplate(
   runtime: Exclude<Runtime, 'dockerfile'>,
   watchdog: Watchdog,
   root = templatesRoot(),
-): Promise<{ name: string; text: string }> {
-  const name = templatePath(runtime, watchdog);
+): Promise<Template> {
+  const name = templateName(runtime, watchdog);
+  const directory = path.join(root, name);
+  let text: string;
   try {
-    return { name, text: await readFile(path.join(root, name), 'utf8') };
+    text = await readFile(path.join(directory, 'Dockerfile'), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
-        `There is no template for runtime "${runtime}" with watchdog "${watchdog}" (templates/${name}).`,
+        `There is no template for runtime "${runtime}" with watchdog "${watchdog}" (templates/${name}/Dockerfile).`,
         { cause: error },
       );
     }
     throw error;
   }
+  return { name, text, files: await readTemplateFiles(directory) };
 }
 
-/** Replaces every {{name}} in the template; a placeholder without a value is an error, never left in. */
-export function fillTemplate(text: string, values: Readonly<Record<string, string>>): string {
-  return text.replace(/\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (_match, key: string) => {
+export type TemplateValues = Readonly<Record<string, string | boolean>>;
+
+function truthy(value: string | boolean | undefined): boolean {
+  return value === true || (typeof value === 'string' && value !== '');
+}
+
+/**
+ * Fills a template: `{{#if key}}…{{/if}}` keeps its text only when the value is true or a non-empty
+ * string (blocks do not nest; when `{{#if}}` and `{{/if}}` stand on lines of their own, those two
+ * lines go too), then every `{{key}}` is replaced. A placeholder without a value, or a block left
+ * open, is an error, never text in a Dockerfile.
+ */
+export function fillTemplate(text: string, values: TemplateValues): string {
+  const block = (_match: string, key: string, body: string): string => {
+    if (!(key in values)) throw new Error(`Template block {{#if ${key}}} has no value.`);
+    if (/\{\{\s*#/.test(body)) throw new Error(`Template block {{#if ${key}}} has a nested block.`);
+    return truthy(values[key]) ? body : '';
+  };
+  const withBlocks = text
+    .replace(
+      /^[ \t]*\{\{#if\s+([A-Za-z][A-Za-z0-9]*)\s*\}\}[ \t]*\r?\n([\s\S]*?)^[ \t]*\{\{\/if\}\}[ \t]*(?:\r?\n|$)/gm,
+      block,
+    )
+    .replace(/\{\{#if\s+([A-Za-z][A-Za-z0-9]*)\s*\}\}([\s\S]*?)\{\{\/if\}\}/g, block);
+  if (/\{\{\s*[#/]/.test(withBlocks)) {
+    throw new Error('Template has an unbalanced or nested {{#if}} block.');
+  }
+  return withBlocks.replace(/\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (_match, key: string) => {
     const value = values[key];
     if (value === undefined) throw new Error(`Template placeholder {{${key}}} has no value.`);
-    return value;
+    return String(value);
   });
 }

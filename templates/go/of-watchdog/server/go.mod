@@ -1,0 +1,3 @@
+module faas-deploy.invalid/server
+
+go 1.22
