@@ -167,7 +167,8 @@ export function failureDetails(rows: readonly ReportRow[], withLogs: boolean): s
       const head = `**${escapeMarkdown(row.name)}**: ${reason}`;
       if (!withLogs || !row.logTail?.trim()) return head;
       const tail = logTail(row.logTail);
-      return `${head}\n\n<details><summary>Build log (last ${tail.split('\n').length} lines)</summary>\n\n${codeBlock(tail)}\n\n</details>`;
+      const lines = tail.split('\n').length;
+      return `${head}\n\n<details><summary>Build log (last ${lines === 1 ? 'line' : `${lines} lines`})</summary>\n\n${codeBlock(tail)}\n\n</details>`;
     })
     .join('\n\n');
 }
