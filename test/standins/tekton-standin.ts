@@ -255,6 +255,50 @@ async function materialize(
   }
 }
 
+/**
+ * Tekton's credential initialisation, simplified: registry credentials of the TaskRun's ServiceAccount
+ * (its `secrets` of type kubernetes.io/dockerconfigjson, and kubernetes.io/basic-auth ones annotated
+ * `tekton.dev/docker-*: <registry>`) are merged into /tekton/home/.docker/config.json.
+ */
+async function writeDockerCredentials(rest: KubeRest, ns: string, sa: string, home: string): Promise<void> {
+  const account = await rest.get<{ secrets?: Array<{ name?: string }> }>(
+    resourcePath('', 'v1', ns, 'serviceaccounts', sa),
+  );
+  const auths: Record<string, { auth: string }> = {};
+  for (const ref of account?.secrets ?? []) {
+    if (!ref.name) continue;
+    const secret = await rest.get<{
+      type?: string;
+      data?: Record<string, string>;
+      metadata: { annotations?: Record<string, string> };
+    }>(resourcePath('', 'v1', ns, 'secrets', ref.name));
+    if (!secret) continue;
+    const data = secret.data ?? {};
+    if (secret.type === 'kubernetes.io/dockerconfigjson' && data['.dockerconfigjson']) {
+      try {
+        const cfg = JSON.parse(Buffer.from(data['.dockerconfigjson'], 'base64').toString('utf8')) as {
+          auths?: Record<string, { auth: string }>;
+        };
+        Object.assign(auths, cfg.auths ?? {});
+      } catch {
+        log(`${ns}/${ref.name}: .dockerconfigjson is not JSON; ignored`);
+      }
+    } else if (secret.type === 'kubernetes.io/basic-auth') {
+      const user = Buffer.from(data['username'] ?? '', 'base64').toString('utf8');
+      const pass = Buffer.from(data['password'] ?? '', 'base64').toString('utf8');
+      for (const [k, v] of Object.entries(secret.metadata.annotations ?? {})) {
+        if (k.startsWith('tekton.dev/docker-'))
+          auths[v] = { auth: Buffer.from(`${user}:${pass}`).toString('base64') };
+      }
+    }
+  }
+  if (Object.keys(auths).length === 0) return;
+  const dir = path.join(home, '.docker');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+  fs.chmodSync(dir, 0o777);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths }, null, 2), { mode: 0o644 });
+}
+
 function readResults(dir: string, names: string[]): Array<{ name: string; value: string }> {
   const out: Array<{ name: string; value: string }> = [];
   for (const name of names) {
@@ -365,6 +409,7 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
     fs.mkdirSync(d, { recursive: true });
     fs.chmodSync(d, 0o777);
   }
+  await writeDockerCredentials(rest, ns, tr.spec.serviceAccountName ?? 'default', dirs.home);
   const timer = setTimeout(
     () => {
       if (timeoutMs <= 0) return;
