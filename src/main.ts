@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as core from '@actions/core';
 import { readInputs, type InputSource } from './inputs.js';
-import type { ActionOutputs } from './report/outputs.js';
 import { compareClient, type CompareClient } from './plan/compare.js';
 import { describeError, UserError } from './util/errors.js';
 import { VERSION } from './version.js';
@@ -34,13 +33,6 @@ async function readEventPayload(file: string | undefined): Promise<unknown> {
   }
 }
 
-function writeOutputs(outputs: ActionOutputs): void {
-  core.setOutput('functions', JSON.stringify(outputs.functions));
-  core.setOutput('urls', JSON.stringify(outputs.urls));
-  core.setOutput('changed', JSON.stringify(outputs.changed));
-  if (outputs.commentId !== undefined) core.setOutput('comment-id', String(outputs.commentId));
-}
-
 /** The action: inputs → plan → package → build → deploy → report. */
 export async function run(): Promise<void> {
   try {
@@ -53,7 +45,7 @@ export async function run(): Promise<void> {
     const stages = await import('./stages.js');
     const { readEventInfo, planRepository, formatProblem, processRunner, packagePlan, resolveBaseImages } =
       stages;
-    const { collectOutputs, plannedOutcomes, renderSummary } = stages;
+    const { plannedOutcomes, skippedOutcomes, reportRun, reportContextFromEnv, forkNotice } = stages;
     const event = readEventInfo(eventName, await readEventPayload(process.env['GITHUB_EVENT_PATH']), {
       ...(process.env['GITHUB_REF'] ? { ref: process.env['GITHUB_REF'] } : {}),
       ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}),
@@ -86,6 +78,31 @@ export async function run(): Promise<void> {
     }
     const plan = result.plan;
     for (const note of plan.notes) core.notice(note);
+    const reportContext = reportContextFromEnv(process.env, event, {
+      ingressAddress: inputs.ingressAddress,
+      secrets: [inputs.githubToken, inputs.registryPassword],
+    });
+
+    // A fork pull request runs without secrets: nothing to deploy with, so stop cleanly and say why.
+    const fork = plan.dryRun
+      ? undefined
+      : forkNotice(event, {
+          secretsAvailable:
+            inputs.kubeconfig !== '' ||
+            Boolean(process.env['KUBECONFIG']) ||
+            Boolean(process.env['KUBERNETES_SERVICE_HOST']),
+        });
+    if (fork) {
+      core.notice(fork.message);
+      await reportRun({
+        github: undefined,
+        plan,
+        outcomes: skippedOutcomes(plan, fork.reason),
+        context: reportContext,
+        notices: [fork.markdown],
+      });
+      return;
+    }
 
     const packaged = await packagePlan(repoRoot, plan, resolveBaseImages(inputs.baseImages), inputs.registry);
     const images = new Map([...packaged].map(([name, entry]) => [name, entry.image]));
@@ -96,8 +113,7 @@ export async function run(): Promise<void> {
       );
     }
     const outcomes = plannedOutcomes(plan, images);
-    writeOutputs(collectOutputs(plan, outcomes));
-    await core.summary.addRaw(renderSummary(plan, outcomes)).write();
+    await reportRun({ github: undefined, plan, outcomes, context: reportContext });
     core.info(
       `Planned ${plan.functions.length} function(s): ${plan.functions.map((fn) => `${fn.name} → ${fn.action}`).join(', ') || 'none'}.`,
     );

@@ -5,6 +5,14 @@ export { planRepository } from './plan/index.js';
 export { formatProblem } from './plan/manifest.js';
 export { packagePlan } from './package/index.js';
 export { resolveBaseImages } from './package/base-images.js';
-export { collectOutputs, plannedOutcomes } from './report/outputs.js';
-export { renderSummary } from './report/summary.js';
+export {
+  collectOutputs,
+  plannedOutcomes,
+  skippedOutcomes,
+  renderSummary,
+  reportRun,
+  reportContextFromEnv,
+  forkNotice,
+  githubCommentApi,
+} from './report/index.js';
 export { processRunner } from './util/exec.js';
