@@ -15,13 +15,8 @@ import {
 } from '../../src/report/index.ts';
 import type { FunctionOutcome } from '../../src/report/outputs.ts';
 import { COMMENT_MARKER, decodeState } from '../../src/report/state.ts';
-import {
-  bundleReportStep,
-  DIGEST,
-  outcomesFor,
-  previewPlan,
-  runReportStep,
-} from '../../test/support/report-runner.ts';
+import { DIGEST, outcomesFor, previewPlan } from '../../test/support/report-fixtures.ts';
+import { bundleReportStep, runReportStep } from '../../test/support/report-runner.ts';
 
 const TOKEN = 'ghs_report_test_token';
 const REPO = { owner: 'octo-org', name: 'functions' };

@@ -21,7 +21,7 @@ import { curlExamples, ingressBase } from '../../src/report/rows.ts';
 import { COMMENT_MARKER, compareRuns, decodeState, encodeState } from '../../src/report/state.ts';
 import { renderSummary } from '../../src/report/summary.ts';
 import { pullRequestEvent } from '../../test/github/events.ts';
-import { DIGEST, outcomesFor, previewPlan } from '../../test/support/report-runner.ts';
+import { DIGEST, outcomesFor, previewPlan } from '../../test/support/report-fixtures.ts';
 
 const HOSTILE = [
   'feature|x',
