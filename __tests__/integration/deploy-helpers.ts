@@ -1,6 +1,9 @@
 // Helpers for the deploy integration tests: tiny images pushed straight to the test registry through
 // the Docker Registry HTTP API (so each test has its own digests), a function spec, the environment.
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { dump, load } from 'js-yaml';
 import type { FunctionSpec } from '../../src/plan/types.js';
 
 export function need(env: Record<string, string>, key: string): string {
@@ -90,4 +93,141 @@ export function functionSpec(name: string, overrides: Partial<FunctionSpec> = {}
     visibility: 'public',
     ...overrides,
   };
+}
+
+/** A registry address that accepts connections and never answers: digest resolution hangs. */
+export function blackhole(): Promise<{ port: number; close: () => void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () => {
+          for (const s of sockets) s.destroy();
+          server.close();
+        },
+      });
+    });
+  });
+}
+
+/** A registry in front of the real one that answers manifest HEADs only after `delayMs`. */
+export function slowRegistry(
+  registry: string,
+  delayMs: number,
+): Promise<{ host: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    const forward = (): void => {
+      const up = http.request(
+        {
+          host: registry.split(':')[0],
+          port: Number(registry.split(':')[1] ?? 80),
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (req.method === 'HEAD' && req.url?.includes('/manifests/')) setTimeout(forward, delayMs);
+    else forward();
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      });
+    });
+  });
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the API server (TLS passes through untouched): it can drop
+ * every open connection (a watch stream breaking mid-wait) and reset the next N new connections
+ * (ECONNRESET, as from a load balancer restarting).
+ */
+export interface TcpProxy {
+  url: string;
+  dropAll(): number;
+  resetNext(n: number): void;
+  readonly connections: number;
+  close(): void;
+}
+
+export function tcpProxy(target: string): Promise<TcpProxy> {
+  const t = new URL(target);
+  const open = new Set<net.Socket>();
+  let reset = 0;
+  let connections = 0;
+  const server = net.createServer((client) => {
+    connections++;
+    client.on('error', () => undefined);
+    if (reset > 0) {
+      reset--;
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(Number(t.port || 443), t.hostname);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    open.add(client);
+    client.on('close', () => open.delete(client));
+    client.pipe(upstream).pipe(client);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      resolve({
+        url: `https://127.0.0.1:${port}`,
+        dropAll: () => {
+          const n = open.size;
+          for (const s of open) s.resetAndDestroy();
+          return n;
+        },
+        resetNext: (n) => {
+          reset = n;
+        },
+        get connections() {
+          return connections;
+        },
+        close: () => {
+          for (const s of open) s.destroy();
+          server.close();
+        },
+      });
+    });
+  });
+}
+
+/** The same kubeconfig with another server URL (a proxy) or another user token. */
+export function editKubeconfig(
+  text: string,
+  change: { server?: string; token?: string; user?: string },
+): string {
+  const doc = load(text) as {
+    clusters: Array<{ cluster: { server: string } }>;
+    users: Array<{ name: string; user: { token?: string } }>;
+    contexts: Array<{ context: { user: string } }>;
+  };
+  for (const c of doc.clusters) if (change.server) c.cluster.server = change.server;
+  for (const u of doc.users) {
+    if (change.token) u.user.token = change.token;
+    if (change.user) u.name = change.user;
+  }
+  for (const c of doc.contexts) if (change.user) c.context.user = change.user;
+  return dump(doc);
 }

@@ -4,13 +4,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeRest, resourcePath, type KubeObject } from '../../test/standins/kube-client.ts';
 import { connectCluster, type Cluster, type DeployResult } from '../../src/deploy/index.js';
-import { functionSpec, need, pushImage, suffix } from './deploy-helpers.js';
+import { blackhole, functionSpec, need, pushImage, slowRegistry, suffix } from './deploy-helpers.js';
 
 const env = inject('testEnv');
 const ns = need(env, 'KUBE_NAMESPACE');
@@ -60,62 +58,6 @@ async function deploy(
     runUrl: 'https://github.example/o/r/actions/runs/1',
     waitTimeoutSeconds: 60,
     ...extra,
-  });
-}
-
-/** A registry address that accepts connections and never answers: digest resolution hangs. */
-function blackhole(): Promise<{ port: number; close: () => void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        close: () => {
-          for (const s of sockets) s.destroy();
-          server.close();
-        },
-      });
-    });
-  });
-}
-
-/** A registry in front of the real one that answers manifest HEADs only after `delayMs`. */
-function slowRegistry(delayMs: number): Promise<{ host: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const forward = (): void => {
-      const up = http.request(
-        {
-          host: registry.split(':')[0],
-          port: Number(registry.split(':')[1] ?? 80),
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-        },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    };
-    if (req.method === 'HEAD' && req.url?.includes('/manifests/')) setTimeout(forward, delayMs);
-    else forward();
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-        close: () => {
-          server.closeAllConnections();
-          server.close();
-        },
-      });
-    });
   });
 }
 
@@ -277,7 +219,7 @@ describe('deployFunction with the least-privilege identity', () => {
   });
 
   it('keeps waiting across watch streams that end mid-wait (server timeoutSeconds=1)', async () => {
-    const slow = await slowRegistry(3500);
+    const slow = await slowRegistry(registry, 3500);
     const dropping = await connectCluster({
       kubeconfig: deployerKubeconfig,
       namespace: ns,
