@@ -6,13 +6,15 @@ import type { Plan } from '../plan/types.js';
 import { describeError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { renderComment, upsertComment, type CommentApi } from './comment.js';
-import { errorStatus } from './github.js';
+import { commentApiFromOctokit, errorStatus, type RepoRef } from './github.js';
+import { deploymentApiFromOctokit, recordDeployments, type DeploymentApi } from './deployments.js';
 import { collectOutputs, outputValues, type ActionOutputs, type FunctionOutcome } from './outputs.js';
 import type { RunKey } from './state.js';
 import { renderSummary } from './summary.js';
 
 export type { CommentApi, IssueComment } from './comment.js';
 export { commentApiFromOctokit, githubCommentApi } from './github.js';
+export { deploymentApiFromOctokit, type DeploymentApi } from './deployments.js';
 export { forkNotice, type ForkNotice } from './fork.js';
 export { collectOutputs, plannedOutcomes, skippedOutcomes, type FunctionOutcome } from './outputs.js';
 export { renderSummary } from './summary.js';
@@ -56,6 +58,8 @@ export const actionsSink: ReportSink = {
 export interface ReportOptions {
   /** Undefined: no comment (no token, input comment false, CLI). */
   github: CommentApi | undefined;
+  /** GitHub Deployments per preview ("View deployment" on the pull request); undefined: none. */
+  deployments?: DeploymentApi | undefined;
   plan: Plan;
   outcomes: readonly FunctionOutcome[];
   context: ReportContext;
@@ -153,6 +157,18 @@ export async function reportRun(options: ReportOptions): Promise<ReportResult> {
     }
   }
 
+  if (options.deployments && pr) {
+    warnings.push(
+      ...(await recordDeployments({
+        api: options.deployments,
+        plan,
+        outcomes,
+        commit: context.commit,
+        ...(context.runUrl ? { runUrl: context.runUrl } : {}),
+      })),
+    );
+  }
+
   const outputs = collectOutputs(plan, outcomes, commentId);
   const link = commentId !== undefined ? commentUrl(context, commentId) : undefined;
   const summary = renderSummary(plan, outcomes, {
@@ -174,6 +190,23 @@ export async function reportRun(options: ReportOptions): Promise<ReportResult> {
     sink.warning(warning);
   }
   return { ...(commentId !== undefined ? { commentId } : {}), warnings, outputs, summary };
+}
+
+/**
+ * Both GitHub clients over one octokit for `token` (baseUrl default: GITHUB_API_URL). Loads
+ * @actions/github on first use.
+ */
+export async function githubReportApis(
+  token: string,
+  repo: RepoRef,
+  baseUrl?: string,
+): Promise<{ comments: CommentApi; deployments: DeploymentApi }> {
+  const { getOctokit } = await import('@actions/github');
+  const octokit = getOctokit(token, baseUrl ? { baseUrl } : {});
+  return {
+    comments: commentApiFromOctokit(octokit, repo),
+    deployments: deploymentApiFromOctokit(octokit, repo),
+  };
 }
 
 /** The report context from the runner's environment and the event. */
