@@ -201,6 +201,24 @@ describe('Knative Serving stand-in on the real API server', () => {
     expect(cond(ready2, 'Ready')?.status).toBe('True');
     expect(ready2.status?.latestReadyRevisionName).toBe(`${name}-00002`);
     expect(ready2.status?.traffic?.[0]?.revisionName).toBe(`${name}-00002`);
+
+    // The visibility label does not bump the generation but moves the URL to the cluster domain.
+    const local = knativeService(name, image, 'two');
+    local.metadata = meta({
+      name,
+      namespace: ns,
+      labels: { 'networking.knative.dev/visibility': 'cluster-local' },
+    });
+    expect((await apply(adminObjects, local)).metadata.generation).toBe(2);
+    const clusterLocal = await watchUntil<KService>(
+      admin,
+      servicesPath,
+      name,
+      (s) => s.status?.url === `http://${name}.${ns}.svc.cluster.local`,
+      60_000,
+    );
+    expect(cond(clusterLocal, 'Ready')?.status).toBe('True');
+    expect(clusterLocal.status?.latestReadyRevisionName).toBe(`${name}-00002`);
   });
 
   it('a Service whose image does not exist ends Ready False/RevisionMissing with the ContainerMissing message', async () => {

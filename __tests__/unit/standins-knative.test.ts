@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   beginReconcileStatus,
   isServiceSettled,
+  needsReconcile,
   revisionInfoFromStatus,
   revisionNameFor,
   revisionResolvedStatus,
@@ -364,5 +365,25 @@ describe('knative stand-in: registry resolution', () => {
         error: `Get "http://127.0.0.1:${port}/v2/": dial tcp 127.0.0.1:${port}: connect: connection refused`,
       });
     });
+  });
+});
+
+describe('knative stand-in: when to reconcile', () => {
+  it('on a new generation, and on a visibility label change that moves the URL', () => {
+    const fx = fixture('service-ready.yaml');
+    const settled = { ...fx, status: { ...fx.status, url: 'http://hello.default.example.com' } };
+    expect(needsReconcile(settled)).toBe(false);
+    expect(needsReconcile({ ...settled, metadata: { ...settled.metadata, generation: 2 } })).toBe(true);
+    const local = {
+      ...settled,
+      metadata: { ...settled.metadata, labels: { 'networking.knative.dev/visibility': 'cluster-local' } },
+    };
+    expect(needsReconcile(local)).toBe(true);
+    expect(
+      needsReconcile({
+        ...local,
+        status: { ...local.status, url: 'http://hello.default.svc.cluster.local' },
+      }),
+    ).toBe(false);
   });
 });

@@ -393,6 +393,15 @@ function newestReady(revisions: RevisionInfo[]): RevisionInfo | undefined {
   return best;
 }
 
+/**
+ * A new generation, or a label change that moves the URL (visibility cluster-local): label changes do
+ * not bump the generation, but the route reconciler still recomputes the domain.
+ */
+export function needsReconcile(svc: KService): boolean {
+  if (svc.status?.observedGeneration !== svc.metadata.generation) return true;
+  return svc.status?.url !== undefined && svc.status.url !== serviceUrl(svc);
+}
+
 /** Service.IsReady() / IsFailed() (service_lifecycle.go). */
 export function isServiceSettled(svc: KService): 'ready' | 'failed' | 'pending' {
   const ready = getCondition(svc.status?.conditions, 'Ready');

@@ -8,6 +8,8 @@
 //   node test/standins/knative-serving-standin.ts --kubeconfig <admin kubeconfig>
 import {
   beginReconcileStatus,
+  getCondition,
+  needsReconcile,
   revisionInfoFromStatus,
   revisionNameFor,
   revisionResolvedStatus,
@@ -145,13 +147,16 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
   let svc = await rest.get<ServiceObject>(svcPath);
   if (!svc || svc.metadata.deletionTimestamp) return;
   const generation = svc.metadata.generation ?? 0;
-  if (svc.status?.observedGeneration === generation) return;
+  if (!needsReconcile(svc)) return;
   const uid = svc.metadata.uid ?? '';
   log(`${ns}/${name}: reconciling generation ${generation}`);
 
-  // 1. Start of a reconcile of a new generation: Ready Unknown/NewObservedGenFailure.
+  // 1. Start of a reconcile of a new generation: Ready Unknown/NewObservedGenFailure (not for a
+  // label-only change, which keeps its generation).
   const begun = await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
-    fresh.metadata.generation === generation ? beginReconcileStatus(fresh, now()) : undefined,
+    fresh.metadata.generation !== generation || fresh.status?.observedGeneration === generation
+      ? undefined
+      : beginReconcileStatus(fresh, now()),
   );
   // Deleted, or a newer generation arrived meanwhile: its own event is queued behind this one.
   if (begun?.metadata.generation !== generation) return;
@@ -209,6 +214,7 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
   const revPath = path(ns, 'revisions', revName);
   let revision = await rest.get<RevisionObject>(revPath);
   if (!revision) {
+    log(`${ns}/${revName}: creating revision of configuration generation ${configGeneration}`);
     const tmeta = template.metadata ?? {};
     revision = await rest.call<RevisionObject>('POST', path(ns, 'revisions'), {
       apiVersion: API_VERSION,
@@ -232,6 +238,12 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
     });
     revision =
       (await writeStatus<RevisionObject>(rest, revPath, () => revisionResolvingStatus(now()))) ?? revision;
+  }
+  // A Revision whose digests were never resolved (new, or an earlier attempt died half-way).
+  if (
+    getCondition(revision.status?.conditions, 'Ready')?.status !== 'True' &&
+    getCondition(revision.status?.conditions, 'Ready')?.status !== 'False'
+  ) {
     const pending = revisionInfoFromStatus(revName, configGeneration, revision.status);
     const revisions = await listRevisions(rest, ns, name);
     await writeStatus<ServiceObject>(rest, svcPath, (fresh) =>
@@ -358,7 +370,7 @@ async function main(): Promise<void> {
     `/apis/${GROUP}/${VERSION}/services`,
     (ev) => {
       const svc = ev.object;
-      if (ev.type !== 'DELETED' && svc.status?.observedGeneration === svc.metadata.generation) return;
+      if (ev.type !== 'DELETED' && !needsReconcile(svc)) return;
       queue.push(`${svc.metadata.namespace}/${svc.metadata.name}`, { type: ev.type, svc, attempt: 0 });
     },
     abort.signal,
