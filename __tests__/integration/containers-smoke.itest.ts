@@ -311,7 +311,7 @@ describe('functions', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(body);
-  });
+  }, 600_000);
 
   it('runs a streaming function behind the of-watchdog image', async () => {
     const dir = join(work, 'of-echo');
