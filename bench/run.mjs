@@ -4,11 +4,13 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startupBenchmark, startupMarkdown } from './startup.mjs';
+import { templatesBenchmark, templatesMarkdown } from './templates.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const sections = [];
 
 sections.push(startupMarkdown(await startupBenchmark(Number(process.env.BENCH_RUNS ?? 30))));
+sections.push(templatesMarkdown(await templatesBenchmark(Number(process.env.BENCH_TEMPLATE_RUNS ?? 3))));
 
 const cpus = os.cpus();
 const header = [
