@@ -14,5 +14,6 @@ export {
   reportContextFromEnv,
   forkNotice,
   githubCommentApi,
+  githubReportApis,
 } from './report/index.js';
 export { processRunner } from './util/exec.js';
