@@ -7,7 +7,7 @@ import path from 'node:path';
 import type https from 'node:https';
 import type { FunctionSpec } from '../plan/types.js';
 import { UserError } from '../util/errors.js';
-import { KnativeApi, knativePath } from './knative-api.js';
+import { ApplyConflictError, KnativeApi, knativePath } from './knative-api.js';
 import { KubeHttp, type RetryPolicy } from './kube-http.js';
 import {
   decodeKubeconfigInput,
@@ -269,7 +269,7 @@ export async function connectCluster(options: ConnectOptions): Promise<Cluster> 
     try {
       applied = await api.apply(rendered, signal);
     } catch (error) {
-      if (error instanceof Error && error.name === 'ApplyConflictError') {
+      if (error instanceof ApplyConflictError) {
         return { status: 'failed', service: name, reason: error.message };
       }
       throw error;
