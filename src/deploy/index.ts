@@ -13,5 +13,4 @@ export {
 export { ForbiddenError, KnativeNotInstalledError, UnauthorizedError, KubeApiError } from './errors.js';
 export { ApplyConflictError, FIELD_MANAGER } from './knative-api.js';
 export { renderService, type KnativeService, type ServiceTarget } from './render-service.js';
-export { decodeKubeconfigInput } from './kubeconfig.js';
 export { decodeKubeconfigInput, kubeconfigSecrets } from './kubeconfig.js';
