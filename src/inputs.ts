@@ -41,6 +41,8 @@ export interface Inputs {
   waitTimeoutSeconds: number;
   concurrency: number;
   ingressAddress: string;
+  /** `<namespace>/<name>` of the ingress gateway's LoadBalancer Service; '' when not given. */
+  ingressService: string;
   githubToken: string;
   comment: boolean;
 }
@@ -177,6 +179,7 @@ export function readInputs(source: InputSource): Inputs {
     waitTimeoutSeconds,
     concurrency: parsePositiveInteger('concurrency', get('concurrency'), 4),
     ingressAddress: get('ingress-address'),
+    ingressService: get('ingress-service'),
     githubToken,
     comment: parseBoolean('comment', get('comment'), true),
   };

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { readInputs, type InputSource } from './inputs.js';
 import { compareClient, type CompareClient } from './plan/compare.js';
-import { describeError, UserError } from './util/errors.js';
+import { describeError } from './util/errors.js';
 import { VERSION } from './version.js';
 
 /** GitHub's compare API through @actions/github, loaded only if a run needs it. */
@@ -45,7 +46,14 @@ export async function run(): Promise<void> {
     const stages = await import('./stages.js');
     const { readEventInfo, planRepository, formatProblem, processRunner, packagePlan, resolveBaseImages } =
       stages;
-    const { plannedOutcomes, skippedOutcomes, reportRun, reportContextFromEnv, forkNotice } = stages;
+    const {
+      plannedOutcomes,
+      skippedOutcomes,
+      reportRun,
+      reportContextFromEnv,
+      forkNotice,
+      githubCommentApi,
+    } = stages;
     const event = readEventInfo(eventName, await readEventPayload(process.env['GITHUB_EVENT_PATH']), {
       ...(process.env['GITHUB_REF'] ? { ref: process.env['GITHUB_REF'] } : {}),
       ...(process.env['GITHUB_SHA'] ? { sha: process.env['GITHUB_SHA'] } : {}),
@@ -107,16 +115,102 @@ export async function run(): Promise<void> {
     const packaged = await packagePlan(repoRoot, plan, resolveBaseImages(inputs.baseImages), inputs.registry);
     const images = new Map([...packaged].map(([name, entry]) => [name, entry.image]));
 
-    if (!plan.dryRun) {
-      throw new UserError(
-        `Mode "${plan.mode}" needs the build and deploy stages, which this version does not include yet; set "mode: plan".`,
+    if (plan.dryRun) {
+      const outcomes = plannedOutcomes(plan, images);
+      await reportRun({ github: undefined, plan, outcomes, context: reportContext });
+      core.info(
+        `Planned ${plan.functions.length} function(s): ${plan.functions.map((fn) => `${fn.name} → ${fn.action}`).join(', ') || 'none'}.`,
+      );
+      return;
+    }
+
+    // Deploy, preview or clean up: the build and deploy stages load now, with their clients.
+    const [{ buildImages }, { connectCluster, decodeKubeconfigInput }, { executePlan }] = await Promise.all([
+      import('./build/index.js'),
+      import('./deploy/index.js'),
+      import('./execute.js'),
+    ]);
+    const tempDir = process.env['RUNNER_TEMP'] || tmpdir();
+    const cancel = new AbortController();
+    const onSignal = (): void => {
+      core.warning('Cancelled: stopping builds and waits.');
+      cancel.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const cluster = await connectCluster({
+      kubeconfig: inputs.kubeconfig,
+      namespace: inputs.namespace,
+      tempDir,
+      secret: (value) => {
+        core.setSecret(value);
+      },
+      ingressAddress: inputs.ingressAddress,
+      ...(inputs.ingressService ? { ingressService: inputs.ingressService } : {}),
+      info: (message) => {
+        core.info(message);
+      },
+      warn: (message) => {
+        core.warning(message);
+      },
+      debug: (message) => {
+        core.debug(message);
+      },
+    });
+    let outcomes;
+    try {
+      outcomes = await executePlan(
+        plan,
+        packaged,
+        {
+          build: (requests) =>
+            buildImages(
+              requests,
+              {
+                ...inputs,
+                tempDir,
+                ...(reportContext.run.id > 0 ? { runId: String(reportContext.run.id) } : {}),
+                ...(inputs.builder === 'tekton' && inputs.kubeconfig !== ''
+                  ? { kube: { yaml: decodeKubeconfigInput(inputs.kubeconfig) } }
+                  : {}),
+              },
+              { signal: cancel.signal },
+            ),
+          cluster,
+        },
+        {
+          concurrency: inputs.concurrency,
+          waitTimeoutSeconds: inputs.waitTimeoutSeconds,
+          ...(event.headSha ? { commit: event.headSha } : {}),
+          ...(reportContext.runUrl ? { runUrl: reportContext.runUrl } : {}),
+          ...(inputs.imagePullSecret ? { imagePullSecret: inputs.imagePullSecret } : {}),
+          signal: cancel.signal,
+        },
+      );
+      const ingress = await cluster.ingressAddress();
+      if (ingress) reportContext.ingressAddress = ingress;
+    } finally {
+      await cluster.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+
+    const github =
+      inputs.comment && inputs.githubToken && reportContext.repo && plan.pullRequest !== undefined
+        ? await githubCommentApi(
+            inputs.githubToken,
+            { owner: reportContext.repo.owner, name: reportContext.repo.name },
+            process.env['GITHUB_API_URL'],
+          )
+        : undefined;
+    await reportRun({ github, plan, outcomes, context: reportContext });
+
+    const failed = outcomes.filter((outcome) => outcome.status === 'failed');
+    if (failed.length > 0) {
+      core.setFailed(
+        `${failed.length} of ${outcomes.length} function(s) failed: ${failed.map((outcome) => `${outcome.name} (${outcome.reason ?? 'failed'})`).join('; ')}`,
       );
     }
-    const outcomes = plannedOutcomes(plan, images);
-    await reportRun({ github: undefined, plan, outcomes, context: reportContext });
-    core.info(
-      `Planned ${plan.functions.length} function(s): ${plan.functions.map((fn) => `${fn.name} → ${fn.action}`).join(', ') || 'none'}.`,
-    );
   } catch (error) {
     core.setFailed(describeError(error));
   }

@@ -80,6 +80,7 @@ describe('README.md and action.yml', () => {
         'wait-timeout',
         'concurrency',
         'ingress-address',
+        'ingress-service',
         'github-token',
         'comment',
       ].sort(),
