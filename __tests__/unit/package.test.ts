@@ -92,6 +92,9 @@ describe('fillTemplate', () => {
     expect(() => fillTemplate('FROM {{image}}', {})).toThrow('Template placeholder {{image}} has no value.');
     expect(() => fillTemplate('{{#if x}}a{{/if}}', {})).toThrow('Template block {{#if x}} has no value.');
     expect(() => fillTemplate('{{#if x}}a', { x: true })).toThrow('unbalanced or nested');
+    expect(() => fillTemplate('{{#if x}}\n{{#if y}}\na\n{{/if}}\n{{/if}}\n', { x: true, y: true })).toThrow(
+      'has a nested block',
+    );
   });
 });
 
