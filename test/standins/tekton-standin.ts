@@ -226,6 +226,23 @@ async function materialize(
 ): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
   fs.chmodSync(dir, 0o777);
+  // A projected volume (Kubernetes ProjectedVolumeSource, a Tekton workspace binding too): the keys of
+  // several ConfigMaps/Secrets in one directory. Sources name their object `name`, items as usual.
+  const projected = source['projected'] as
+    | { sources?: Array<Record<string, { name?: string; items?: Array<{ key: string; path: string }> }>> }
+    | undefined;
+  if (projected) {
+    for (const src of projected.sources ?? []) {
+      if (src['configMap']) await materialize(rest, ns, { configMap: src['configMap'] }, dir);
+      else if (src['secret'])
+        await materialize(rest, ns, { secret: { ...src['secret'], secretName: src['secret'].name } }, dir);
+      else
+        throw new Error(
+          'tekton stand-in: projected sources other than configMap and secret are not supported',
+        );
+    }
+    return;
+  }
   const secret = source['secret'] as
     { secretName?: string; items?: Array<{ key: string; path: string }> } | undefined;
   const cm = source['configMap'] as
@@ -441,11 +458,16 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
         });
         return;
       }
-      if (!('emptyDir' in binding) && !('secret' in binding) && !('configMap' in binding)) {
+      if (
+        !('emptyDir' in binding) &&
+        !('secret' in binding) &&
+        !('configMap' in binding) &&
+        !('projected' in binding)
+      ) {
         await finish({
           kind: 'failed',
           reason: 'TaskRunValidationFailed',
-          message: `tekton stand-in: workspace "${w.name}": only emptyDir, secret and configMap bindings are supported`,
+          message: `tekton stand-in: workspace "${w.name}": only emptyDir, secret, configMap and projected bindings are supported`,
         });
         return;
       }
@@ -453,7 +475,7 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
       await materialize(rest, ns, binding, dir);
       const src = binding.subPath ? path.join(dir, binding.subPath) : dir;
       fs.mkdirSync(src, { recursive: true, mode: 0o777 });
-      const ro = w.readOnly || 'secret' in binding || 'configMap' in binding;
+      const ro = w.readOnly || 'secret' in binding || 'configMap' in binding || 'projected' in binding;
       mounts.push('-v', `${src}:${ctx.workspacePaths.get(w.name)}${ro ? ':ro' : ''}`);
     }
     const volumeDirs = new Map<string, string>();
