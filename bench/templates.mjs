@@ -2,11 +2,11 @@
 // test environment's Docker engine from its local base images: a cold build (no layer cache; the base
 // images are already local), a warm build after changing only the handler (the dependency layer
 // comes from the cache), the final image's size and what it adds to its base, and the time from
-// `docker run` to the first answered request. Needs `scripts/test-env/test-env up` (run here).
+// `docker run` to the first answered request. Brings up the test environment's container half
+// (scripts/test-env/containers.sh up, idempotent) and uses its base images.
 // Usage: node bench/templates.mjs [runs]
-/* global fetch */
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -46,8 +46,9 @@ async function loadModules() {
   return import(outfile);
 }
 
+/** The container half of the test environment (the Docker engine, registries, base images). */
 function testEnv() {
-  const script = path.join(root, 'scripts', 'test-env', 'test-env');
+  const script = path.join(root, 'scripts', 'test-env', 'containers.sh');
   execFileSync(script, ['up'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const env = {};
   for (const line of execFileSync(script, ['env'], { encoding: 'utf8' }).split('\n')) {
@@ -92,6 +93,32 @@ export async function templatesBenchmark(runs = 3) {
   };
   mkdirSync(dockerEnv.DOCKER_CONFIG);
   const docker = (...args) => run('docker', args, dockerEnv);
+  // The dependency stages download from the package registries; this machine reaches them through a
+  // TLS-intercepting proxy only the host trusts, so they get the host's CA bundle on top (as the
+  // integration tests do). The final images are the environment's, unchanged.
+  const withHostCa = async (base, key) => {
+    const dir = mkdtempSync(path.join(work, `ca-${key}-`));
+    copyFileSync(process.env.SSL_CERT_FILE ?? '/etc/ssl/certs/ca-certificates.crt', path.join(dir, 'ca.crt'));
+    const file = '/etc/faas-bench/ca.crt';
+    writeFileSync(
+      path.join(dir, 'Dockerfile'),
+      `ARG BASE\nFROM \${BASE}\nCOPY ca.crt ${file}\nENV SSL_CERT_FILE=${file} NODE_EXTRA_CA_CERTS=${file} PIP_CERT=${file}\n`,
+    );
+    const tag = `faas-bench/builder-ca-${key}:latest`;
+    await docker(
+      'build',
+      '--network',
+      'host',
+      '--pull=false',
+      '-q',
+      '--build-arg',
+      `BASE=${base}`,
+      '-t',
+      tag,
+      dir,
+    );
+    return tag;
+  };
   const images = {
     builder: env.IMAGE_GO_BUILDER,
     runtime: env.IMAGE_RUNTIME,
@@ -102,6 +129,9 @@ export async function templatesBenchmark(runs = 3) {
     python: env.IMAGE_PYTHON,
     pythonRuntime: env.IMAGE_PYTHON,
   };
+  images.builder = await withHostCa(images.builder, 'golang');
+  images.node = await withHostCa(images.node, 'node');
+  images.python = await withHostCa(images.python, 'python');
   const base = { go: images.runtime, node: images.nodeRuntime, python: images.pythonRuntime };
   const handler = { go: ['main.go', 'handler.go'], node: ['index.js', 'handler.js'], python: ['handler.py'] };
   const sizeOf = async (ref) =>
@@ -170,7 +200,10 @@ export async function templatesBenchmark(runs = 3) {
           try {
             for (;;) {
               try {
-                const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x' });
+                const res = await globalThis.fetch(`http://127.0.0.1:${port}/echo`, {
+                  method: 'POST',
+                  body: 'x',
+                });
                 if (res.status === 200 && (await res.text()) === 'x') break;
               } catch {
                 // not listening yet
