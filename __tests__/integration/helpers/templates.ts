@@ -310,10 +310,13 @@ export interface FunctionContainer {
   logs(): Promise<string>;
 }
 
+let containerCount = 0;
+
 /** Runs an image on the host network with its own watchdog port (and upstream port) and waits for it. */
 export async function startFunction(image: string, watchdog: Watchdog): Promise<FunctionContainer> {
   const port = await freePort();
-  const name = `faas-tpl-${suffix}-${port}`;
+  // A port can come back after its container stopped; the counter keeps names unique anyway.
+  const name = `faas-tpl-${suffix}-${String(++containerCount)}-${port}`;
   const args = ['run', '-d', '--name', name, '--network', 'host', '-e', `port=${port}`];
   if (watchdog === 'of-watchdog') args.push('-e', `upstream_url=http://127.0.0.1:${await freePort()}`);
   await docker([...args, image]);
