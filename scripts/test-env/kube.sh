@@ -10,7 +10,8 @@
 #   scripts/test-env/kube.sh env      print the KEY=VALUE lines of $FAAS_TEST_STATE/env.d/kube.env
 #   scripts/test-env/kube.sh purge    down, then delete the state dir (etcd data, certs, logs)
 #
-# Everything listens on 127.0.0.1 only: etcd client 23790, etcd peer 23800, kube-apiserver 16443.
+# Everything listens on 127.0.0.1 only: etcd client 23790, etcd peer 23800, kube-apiserver 16443
+# (FAAS_KUBE_ETCD_PORT, FAAS_KUBE_ETCD_PEER_PORT, FAAS_KUBE_APISERVER_PORT move them, e.g. for a second env).
 # State (pids, logs, certs, etcd data, kubeconfigs): $FAAS_TEST_STATE/kube. docs/test-env-kube.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,9 +21,9 @@ export FAAS_CACHE_DIR="${FAAS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/faas-de
 PATH="$("$FAAS_REPO_ROOT/scripts/ensure-node24.sh"):$PATH"
 export PATH
 
-ETCD_CLIENT_PORT=23790
-ETCD_PEER_PORT=23800
-APISERVER_PORT=16443
+ETCD_CLIENT_PORT="${FAAS_KUBE_ETCD_PORT:-23790}"
+ETCD_PEER_PORT="${FAAS_KUBE_ETCD_PEER_PORT:-23800}"
+APISERVER_PORT="${FAAS_KUBE_APISERVER_PORT:-16443}"
 NAMESPACE=faas-test
 DEPLOYER_SA=faas-deploy
 SERVICE_CIDR=10.0.0.0/24
@@ -202,23 +203,32 @@ bootstrap() {
   echo "$stamp" >"$state/bootstrap.stamp"
 }
 
+# Starts a stand-in unless it runs the current source; records the log line count to wait from.
 start_standin() {
   local name="$1" src="$FAAS_REPO_ROOT/test/standins/$1.ts" hash
   hash="$(cat "$FAAS_REPO_ROOT"/test/standins/*.ts | sha256sum | cut -c1-16)"
+  rm -f "$state/$name.wait"
   if alive "$name"; then
     [ "$(cat "$state/$name.hash" 2>/dev/null)" = "$hash" ] && return 0
     say "$name: source changed; restarting"
     stop "$name"
   fi
   say "starting $name"
-  local before
-  before=0
+  local before=0
   [ -f "$state/$name.log" ] && before="$(wc -l <"$state/$name.log")"
+  echo "$before" >"$state/$name.wait"
   start "$name" "$src" node "$src" --kubeconfig "$admin_kubeconfig"
   echo "$hash" >"$state/$name.hash"
-  local i
+}
+
+# Waits until a just-started stand-in has listed its objects (both start in parallel: ~3 s each).
+wait_standin() {
+  local name="$1" before i
+  [ -f "$state/$name.wait" ] || return 0
+  before="$(cat "$state/$name.wait")"
   for ((i = 0; i < 300; i++)); do
     if tail -n +"$((before + 1))" "$state/$name.log" | grep -q 'synced: initial list done'; then
+      rm -f "$state/$name.wait"
       return 0
     fi
     alive "$name" || {
@@ -237,7 +247,7 @@ up() {
   cache="$("$here/kube/build-binaries.sh" --print)"
   bin="$cache/bin"
   if ! [ -x "$bin/kube-apiserver" ] || ! [ -x "$bin/etcd" ]; then
-    say "building kube-apiserver and etcd into $cache (first time: 10-25 minutes on 2 cores); log: $state/build.log"
+    say "building kube-apiserver and etcd into $cache (first time: 25-50 minutes on 2 busy cores); log: $state/build.log"
     "$here/kube/build-binaries.sh" >"$state/build.log" 2>&1 || {
       tail -n 40 "$state/build.log" >&2
       die "building the binaries failed; log: $state/build.log"
@@ -249,6 +259,7 @@ up() {
   start_apiserver
   bootstrap
   for s in "${standins[@]}"; do start_standin "$s"; done
+  for s in "${standins[@]}"; do wait_standin "$s"; done
   local tmp="$env_file.tmp"
   {
     echo "KUBE_API_URL=https://127.0.0.1:$APISERVER_PORT"
