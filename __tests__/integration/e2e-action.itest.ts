@@ -100,8 +100,6 @@ beforeAll(async () => {
   });
   repo = makeRepo('faas-e2e-');
   repo.git('config', 'uploadpack.allowAnySHA1InWant', 'true');
-  cpSync('examples/functions/echo', `${repo.dir}/functions/${echo}`, { recursive: true });
-  repo.write(goFunction(hello));
   inputs = {
     registry: `${need('REGISTRY_AUTH')}/e2e-${run}`,
     'registry-username': need('REGISTRY_AUTH_USER'),
@@ -141,12 +139,14 @@ afterAll(async () => {
   repo.remove();
 });
 
+let runId = 1000;
+/** Each step is a later workflow run, as on GitHub: run ids only grow. */
 const runnerEnv = () => ({
   DOCKER_HOST: need('DOCKER_HOST'),
   GITHUB_API_URL: github.url,
   GITHUB_SERVER_URL: 'https://github.com',
   GITHUB_REPOSITORY: 'octo-org/functions',
-  GITHUB_RUN_ID: String(1000 + Math.floor(Math.random() * 1000)),
+  GITHUB_RUN_ID: String(++runId),
   GITHUB_RUN_ATTEMPT: '1',
 });
 
@@ -154,9 +154,9 @@ describe('the action through a pull request lifecycle', () => {
   let mainSha = '';
 
   it('push to main: builds both functions with kaniko and deploys them as Ready Services', async () => {
-    const before = repo.commit('empty');
-    repo.git('add', '--all');
-    mainSha = repo.commit('two functions');
+    const before = repo.commit('empty', { 'README.md': '# functions\n' });
+    cpSync('examples/functions/echo', `${repo.dir}/functions/${echo}`, { recursive: true });
+    mainSha = repo.commit('two functions', goFunction(hello));
     const result = await runAction({
       workspace: repo.dir,
       eventName: 'push',
