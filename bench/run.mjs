@@ -1,22 +1,42 @@
-// `npm run bench`: runs every benchmark and writes docs/benchmarks.md with the figures, the machine
-// and the date. Each benchmark module exports a function that measures and one that renders Markdown.
+// `npm run bench`: brings the test environment up (idempotent), runs every benchmark and writes
+// docs/benchmarks.md with the figures, the machine and the date. Each benchmark module exports a
+// function that measures and one that renders Markdown. BENCH_ONLY=startup,plan runs a subset.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildBenchmark, buildMarkdown } from './build.mjs';
+import { deployBenchmark, deployMarkdown } from './deploy.mjs';
+import { planBenchmark, planMarkdown } from './plan.mjs';
 import { startupBenchmark, startupMarkdown } from './startup.mjs';
 import { templatesBenchmark, templatesMarkdown } from './templates.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const only = process.env.BENCH_ONLY?.split(',');
+const wanted = (name) => !only || only.includes(name);
 const sections = [];
 
-sections.push(startupMarkdown(await startupBenchmark(Number(process.env.BENCH_RUNS ?? 30))));
-sections.push(templatesMarkdown(await templatesBenchmark(Number(process.env.BENCH_TEMPLATE_RUNS ?? 3))));
+if (wanted('startup')) {
+  sections.push(startupMarkdown(await startupBenchmark(Number(process.env.BENCH_RUNS ?? 30))));
+}
+if (wanted('plan'))
+  sections.push(planMarkdown(await planBenchmark(Number(process.env.BENCH_PLAN_RUNS ?? 9))));
+if (['templates', 'build', 'deploy'].some(wanted)) {
+  execFileSync(path.join(root, 'scripts', 'test-env', 'test-env'), ['up'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+if (wanted('templates')) {
+  sections.push(templatesMarkdown(await templatesBenchmark(Number(process.env.BENCH_TEMPLATE_RUNS ?? 3))));
+}
+if (wanted('build')) sections.push(buildMarkdown(await buildBenchmark()));
+if (wanted('deploy')) sections.push(deployMarkdown(await deployBenchmark([1, 10, 50], 3)));
 
 const cpus = os.cpus();
 const header = [
   '# Benchmarks',
   '',
-  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}. Figures are medians of repeated runs on a machine that may be shared; compare rows of one table, not across runs.`,
+  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)} at the end. Figures are medians of repeated runs on a machine that may be shared; compare rows of one table, not across runs.`,
 ];
 writeFileSync(path.join(root, 'docs', 'benchmarks.md'), `${[header.join('\n'), ...sections].join('\n\n')}\n`);
-console.log(`wrote docs/benchmarks.md`);
+console.log('wrote docs/benchmarks.md');
