@@ -601,10 +601,17 @@ async function execute(rest: KubeRest, tr: TaskRun, run: Run): Promise<void> {
         };
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
+        // A cancel or timeout can land between `docker create` and the container's start, when
+        // `docker kill` has nothing to kill yet: keep killing while the step runs and the flag is set.
+        const killer = setInterval(() => {
+          if (killed(run)) void docker(['kill', id], engine.env);
+        }, 250);
         child.on('close', () => {
+          clearInterval(killer);
           resolve();
         });
         child.on('error', (err) => {
+          clearInterval(killer);
           onData(Buffer.from(`tekton stand-in: docker start: ${err.message}\n`));
           resolve();
         });
