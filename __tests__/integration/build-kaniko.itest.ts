@@ -124,6 +124,17 @@ describe('builder kaniko', () => {
     }
     const first = await stage(small, settings(`b6-${suffix}-2`));
     expect([...first.values()].map((r) => r.status)).toEqual(Array(10).fill('built'));
+    // --reproducible (the default): the same content built again elsewhere gives the same digest.
+    const elsewhere = {
+      ...small[0],
+      image: small[0]?.image.replace(registry, `${registry}-again`),
+    } as BuildRequest;
+    const again = await stage([elsewhere], settings(`b6-${suffix}-2b`, { registry: `${registry}-again` }));
+    const firstDigest = first.get('small-0');
+    expect(again.get('small-0')).toMatchObject({
+      status: 'built',
+      digest: firstDigest?.status === 'built' ? firstDigest.digest : '?',
+    });
 
     const runId = `b6-${suffix}-3`;
     const t0 = Date.now();

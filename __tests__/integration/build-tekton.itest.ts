@@ -230,7 +230,9 @@ describe('builder tekton (deployer identity)', () => {
 
     const created = recorder.added([echo]);
     expect(created).toHaveLength(1);
-    expect(created[0]?.object.spec).toMatchObject({ params: [{ name: 'IMAGE', value: echoRequest.image }] });
+    expect(created[0]?.object.spec).toMatchObject({
+      params: expect.arrayContaining([{ name: 'IMAGE', value: echoRequest.image }]) as unknown,
+    });
     expect(await leftovers(echo)).toEqual([]);
 
     const url = await startFunction(docker, echoBuilt.image, containers);
@@ -349,6 +351,21 @@ describe('builder tekton (deployer identity)', () => {
     }
     const first = await stage(small, settings());
     expect([...first.values()].map((r) => r.status)).toEqual(Array(9).fill('built'));
+    // The same content built by kaniko in the runner gives the same image (--reproducible, the default).
+    const inRunner = {
+      ...small[0],
+      image: small[0]?.image.replace(registry, `${registry}-runner`),
+    } as BuildRequest;
+    const viaKaniko = await stage([inRunner], {
+      ...settings({ registry: `${registry}-runner` }),
+      builder: 'kaniko',
+      dockerEnv: docker.env,
+    });
+    const tektonDigest = first.get(small[0]?.name ?? '');
+    expect(viaKaniko.get(inRunner.name)).toMatchObject({
+      status: 'built',
+      digest: tektonDigest?.status === 'built' ? tektonDigest.digest : '?',
+    });
     const names = [echo, ...small.map((s) => s.name)];
     const before = recorder.added(names).length;
     expect(before).toBe(10);

@@ -44,6 +44,7 @@ export type BuildSettings = Pick<
   tektonTask?: string;
   /** Image with sh and cat for joining a multi-ConfigMap context (Tekton). */
   toolsImage?: string;
+  /** kaniko --reproducible (default true): equal content gives an equal digest. */
   reproducible?: boolean;
   /** kaniko: the docker CLI's runner, environment and temp dir; a label value for the run. */
   runner?: CommandRunner;
@@ -92,7 +93,8 @@ export function createBuilder(settings: BuildSettings): Builder {
     credentials,
     ...(settings.insecureRegistries ? { insecureRegistries: settings.insecureRegistries } : {}),
     ...(settings.timeoutSeconds ? { timeoutSeconds: settings.timeoutSeconds } : {}),
-    ...(settings.reproducible ? { reproducible: true } : {}),
+    // --reproducible: equal content, equal digest (in the runner or on the cluster); caching still works.
+    reproducible: settings.reproducible ?? true,
   };
   if (settings.builder === 'tekton') {
     return new TektonBuilder({
