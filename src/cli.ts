@@ -1,11 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dump } from 'js-yaml';
 import { normaliseRegistry } from './inputs.js';
 import { readEventInfo, type EventInfo } from './plan/event.js';
 import { planRepository } from './plan/index.js';
-import { formatProblem } from './plan/manifest.js';
+import { formatProblem } from './plan/problems.js';
 import { packagePlan } from './package/index.js';
 import { resolveBaseImages } from './package/base-images.js';
 import { renderService } from './deploy/render-service.js';
@@ -150,6 +149,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     );
 
     if (options.out) {
+      const { dump } = await import('js-yaml');
       for (const fn of plan.functions) {
         const entry = packaged.get(fn.name);
         if (!fn.spec || !entry) continue;

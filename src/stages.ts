@@ -2,7 +2,7 @@
 // of output. The build and deploy stages, with their heavy clients, load on their own when used.
 export { readEventInfo } from './plan/event.js';
 export { planRepository } from './plan/index.js';
-export { formatProblem } from './plan/manifest.js';
+export { formatProblem } from './plan/problems.js';
 export { packagePlan } from './package/index.js';
 export { resolveBaseImages } from './package/base-images.js';
 export {

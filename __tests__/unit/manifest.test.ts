@@ -69,6 +69,7 @@ describe('buildFunctionSpecs', () => {
         },
       ],
       { watchdog: 'classic' },
+      parseManifest,
     );
     expect(problems).toEqual([]);
     expect(functions.map((fn) => [fn.name, fn.runtime])).toEqual([
@@ -97,6 +98,7 @@ describe('buildFunctionSpecs', () => {
         },
       ],
       { watchdog: 'classic' },
+      parseManifest,
     );
     expect(problems).toEqual([
       {
@@ -114,6 +116,7 @@ describe('buildFunctionSpecs', () => {
         { directory: 'functions/Other_Func', files: new Set(['go.mod']), manifestText: 'name: other\n' },
       ],
       { watchdog: 'classic' },
+      parseManifest,
     );
     expect(problems.map((p) => p.message)).toEqual([
       'directory name "My_Func" is not a valid function name (DNS-1035 label of at most 39 characters); rename the directory or set "name" in function.yaml',

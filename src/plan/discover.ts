@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { byCodeUnits } from '../util/compare.js';
 import path from 'node:path';
-import { parseManifest } from './manifest.js';
+import type { parseManifest } from './manifest.js';
 import { detectRuntime } from './runtime.js';
 import { parseDurationSeconds } from '../util/duration.js';
 import type { FunctionSpec, ManifestProblem, Watchdog } from './types.js';
@@ -51,6 +51,20 @@ export function scanFunctionsDir(repoRoot: string, functionsDir: string): Functi
     });
 }
 
+function parseRequired(parse: typeof parseManifest | undefined): typeof parseManifest {
+  if (!parse)
+    throw new Error('buildFunctionSpecs needs the manifest parser for a directory with function.yaml.');
+  return parse;
+}
+
+/** The manifest parser (JSON Schema validation included), loaded only when some function has a function.yaml. */
+export async function manifestParserFor(
+  directories: readonly FunctionDirectory[],
+): Promise<typeof parseManifest | undefined> {
+  if (!directories.some((directory) => directory.manifestText !== undefined)) return undefined;
+  return (await import('./manifest.js')).parseManifest;
+}
+
 export interface DiscoveryResult {
   functions: FunctionSpec[];
   problems: ManifestProblem[];
@@ -63,6 +77,8 @@ export interface DiscoveryResult {
 export function buildFunctionSpecs(
   directories: readonly FunctionDirectory[],
   defaults: { watchdog: Watchdog },
+  /** The function.yaml parser; loaded by the caller only when some directory has a manifest. */
+  parse?: typeof parseManifest,
 ): DiscoveryResult {
   const functions: FunctionSpec[] = [];
   const problems: ManifestProblem[] = [];
@@ -73,7 +89,7 @@ export function buildFunctionSpecs(
     const parsed =
       candidate.manifestText === undefined
         ? { manifest: {}, problems: [] }
-        : parseManifest(candidate.manifestText, manifestPath);
+        : parseRequired(parse)(candidate.manifestText, manifestPath);
     problems.push(...parsed.problems);
     const manifest = parsed.manifest;
     if (!manifest) continue;

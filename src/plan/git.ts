@@ -42,6 +42,21 @@ export class Git {
     return out?.trim() || undefined;
   }
 
+  /**
+   * Resolves several revisions to commits in one call; undefined when any of them is not a commit.
+   * The revisions go in on standard input, so none can be taken for an option.
+   */
+  async resolveAll(revs: readonly string[]): Promise<string[] | undefined> {
+    const result = await this.runner.run('git', ['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+      cwd: this.cwd,
+      input: revs.map((rev) => `${rev.replace(/[\r\n]/g, '')}^{commit}\n`).join(''),
+    });
+    if (result.exitCode !== 0) return undefined;
+    const lines = result.stdout.trim().split('\n');
+    if (lines.length !== revs.length || !lines.every((line) => line.endsWith(' commit'))) return undefined;
+    return lines.map((line) => line.slice(0, line.indexOf(' ')));
+  }
+
   async mergeBase(a: string, b: string): Promise<string | undefined> {
     const out = await this.git(['merge-base', '--end-of-options', a, b], true);
     return out?.trim() || undefined;

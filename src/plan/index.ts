@@ -1,10 +1,8 @@
 import type { CommandRunner } from '../util/exec.js';
-import { buildFunctionSpecs, scanFunctionsDir } from './discover.js';
 import type { EventInfo } from './event.js';
 import { detectChanges } from './changes.js';
 import type { CompareClient } from './compare.js';
-import { MANIFEST_FILE } from './discover.js';
-import { load } from 'js-yaml';
+import { buildFunctionSpecs, MANIFEST_FILE, manifestParserFor, scanFunctionsDir } from './discover.js';
 import { Git } from './git.js';
 import { makePlan, touchedDirectories, type PlanSettings } from './plan.js';
 import type { ChangedFile } from './git.js';
@@ -34,6 +32,7 @@ async function previousNames(git: Git, base: string | undefined, directories: re
   for (const directory of directories) {
     const text = await git.show(base, `${directory}/${MANIFEST_FILE}`);
     if (text === undefined) continue;
+    const { load } = await import('js-yaml');
     try {
       const manifest = load(text) as { name?: unknown } | null;
       if (typeof manifest?.name === 'string') names.set(directory, manifest.name);
@@ -58,7 +57,11 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: Manif
 /** Discovers the functions, detects what changed and decides what to do with each. */
 export async function planRepository(request: PlanRequest): Promise<PlanResult> {
   const directories = scanFunctionsDir(request.repoRoot, request.settings.functionsDir);
-  const discovered = buildFunctionSpecs(directories, { watchdog: request.defaultWatchdog });
+  const discovered = buildFunctionSpecs(
+    directories,
+    { watchdog: request.defaultWatchdog },
+    await manifestParserFor(directories),
+  );
   if (discovered.problems.length > 0) return { ok: false, problems: discovered.problems };
 
   const git = new Git(request.runner, request.repoRoot);
@@ -66,12 +69,14 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
     return { ok: true, plan: makePlan(request.settings, request.event, discovered.functions, 'all') };
   }
   if (request.revisions) {
-    const base = await git.resolve(request.revisions.base);
-    const head = await git.resolve(request.revisions.head);
-    if (!base || !head) {
-      const missing = !base ? request.revisions.base : request.revisions.head;
+    const resolved = await git.resolveAll([request.revisions.base, request.revisions.head]);
+    if (!resolved) {
+      const missing = (await git.resolve(request.revisions.base))
+        ? request.revisions.head
+        : request.revisions.base;
       throw new Error(`Revision "${missing}" is not a commit in ${request.repoRoot}.`);
     }
+    const [base = '', head = ''] = resolved;
     const files = await git.diff(base, head);
     const names = await previousNames(
       git,

@@ -181,9 +181,4 @@ export function parseManifest(
   return problems.length > 0 ? { problems } : { manifest, problems };
 }
 
-export function formatProblem(problem: ManifestProblem): string {
-  const where = problem.line
-    ? `${problem.file}:${problem.line}${problem.column ? `:${problem.column}` : ''}`
-    : problem.file;
-  return `${where}: ${problem.field ? `field "${problem.field}" ` : ''}${problem.message}`;
-}
+export { formatProblem } from './problems.js';
