@@ -2,7 +2,7 @@
 // docs/benchmarks.md with the figures, the machine and the date. Each benchmark module exports a
 // function that measures and one that renders Markdown. BENCH_ONLY=startup,plan runs a subset.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildBenchmark, buildMarkdown } from './build.mjs';
@@ -32,11 +32,26 @@ if (wanted('templates')) {
 if (wanted('build')) sections.push(buildMarkdown(await buildBenchmark()));
 if (wanted('deploy')) sections.push(deployMarkdown(await deployBenchmark([1, 10, 50], 3)));
 
+/** `## Heading` → its section, so a partial run (BENCH_ONLY) keeps the figures of the others. */
+function sectionsOf(markdown) {
+  const map = new Map();
+  for (const part of markdown.split(/\n(?=## )/)) {
+    const heading = /^## (.+)$/m.exec(part);
+    if (part.startsWith('## ') && heading)
+      map.set(heading[1], part.replace(/<!-- [a-z-]+:(begin|end) -->\n?/g, '').trim());
+  }
+  return map;
+}
+
+const file = path.join(root, 'docs', 'benchmarks.md');
+const merged = sectionsOf(existsSync(file) ? readFileSync(file, 'utf8') : '');
+for (const [heading, text] of sectionsOf(sections.join('\n\n'))) merged.set(heading, text);
+
 const cpus = os.cpus();
 const header = [
   '# Benchmarks',
   '',
-  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)} at the end. Figures are medians of repeated runs on a machine that may be shared; compare rows of one table, not across runs.`,
+  `Last written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${only ? `sections: ${only.join(', ')}` : 'every section'}): ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)} at the end. Figures are medians of repeated runs on a machine that may be shared; compare rows of one table, not across runs.`,
 ];
-writeFileSync(path.join(root, 'docs', 'benchmarks.md'), `${[header.join('\n'), ...sections].join('\n\n')}\n`);
+writeFileSync(file, `${[header.join('\n'), ...merged.values()].join('\n\n')}\n`);
 console.log('wrote docs/benchmarks.md');
