@@ -1,56 +1,18 @@
 // dist/index.js run exactly as a GitHub runner runs it: INPUT_* variables, a real push payload at
 // GITHUB_EVENT_PATH, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files read back afterwards.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { goFunction, makeRepo, type TestRepo } from '../../test/support/git-repo.js';
-import { parseOutputFile } from '../../test/support/runner-files.js';
+import { runAction as runBundle } from '../../test/support/action-runner.ts';
 import { pushEvent } from '../../test/github/events.ts';
 
-const action = path.resolve('dist/index.js');
-
-async function runAction(
-  repo: TestRepo,
-  eventName: string,
-  payload: unknown,
-  inputs: Record<string, string>,
-) {
-  const work = mkdtempSync(path.join(tmpdir(), 'faas-runner-'));
-  const files = {
-    event: path.join(work, 'event.json'),
-    output: path.join(work, 'output'),
-    summary: path.join(work, 'summary.md'),
-  };
-  writeFileSync(files.event, JSON.stringify(payload));
-  writeFileSync(files.output, '');
-  writeFileSync(files.summary, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'],
-    HOME: process.env['HOME'],
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: eventName,
-    GITHUB_EVENT_PATH: files.event,
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_WORKSPACE: repo.dir,
-    GITHUB_REF: 'refs/heads/main',
-    RUNNER_TEMP: work,
-  };
-  for (const [name, value] of Object.entries(inputs))
-    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-  const { code, stdout } = await promisify(execFile)(process.execPath, [action], { cwd: repo.dir, env }).then(
-    (done) => ({ code: 0, stdout: done.stdout }),
-    (error: unknown) => error as { code: number; stdout: string },
-  );
-  return {
-    code,
-    stdout,
-    outputs: parseOutputFile(files.output),
-    summary: readFileSync(files.summary, 'utf8'),
-  };
+function runAction(repo: TestRepo, eventName: string, payload: unknown, inputs: Record<string, string>) {
+  return runBundle({
+    workspace: repo.dir,
+    eventName,
+    payload,
+    inputs,
+    env: { GITHUB_REF: 'refs/heads/main' },
+  });
 }
 
 describe('the action bundle in mode plan', () => {
