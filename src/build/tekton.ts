@@ -117,7 +117,10 @@ function apiMessage(error: unknown): string {
   ) {
     return (body as { message: string }).message;
   }
-  return describeError(error);
+  // undici's "fetch failed" says nothing; the cause (ECONNREFUSED, certificate errors) does.
+  const cause = (error as { cause?: { message?: unknown; code?: unknown } }).cause;
+  const detail = typeof cause?.message === 'string' && cause.message !== '' ? cause.message : cause?.code;
+  return typeof detail === 'string' ? `${describeError(error)}: ${detail}` : describeError(error);
 }
 
 /** Read through a call, so a check made earlier does not narrow a later one away. */
@@ -207,7 +210,12 @@ export class TektonBuilder implements Builder {
       const missing = await this.checkTekton(clients);
       if (missing) return failed(missing);
     } catch (error) {
-      return failed(`Cannot reach the cluster to run the Tekton build: ${apiMessage(error)}`);
+      const server = this.clientsPromise
+        ? (await this.clientsPromise.catch(() => undefined))?.kc.getCurrentCluster()?.server
+        : undefined;
+      return failed(
+        `Cannot reach the cluster${server ? ` at ${server}` : ''} to run the Tekton build: ${apiMessage(error)}`,
+      );
     }
 
     const ns = this.options.namespace;
