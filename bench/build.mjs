@@ -80,7 +80,7 @@ function spec(name, directory, runtime = 'go') {
 }
 
 /**
- * Measures; returns the figures. Options: reproducible (kaniko --reproducible), tekton (default: when
+ * Measures; returns the figures. Options: reproducible (kaniko --reproducible, default true), tekton (default: when
  * the environment has a kube half).
  */
 export async function buildBenchmark(options = {}) {
@@ -130,7 +130,7 @@ export async function buildBenchmark(options = {}) {
     tektonServiceAccount: '',
     registrySecret: '',
     dockerEnv,
-    ...(options.reproducible ? { reproducible: true } : {}),
+    reproducible: options.reproducible ?? true,
     ...extra,
   });
   const buildOne = async (request, s) => {
@@ -139,7 +139,7 @@ export async function buildBenchmark(options = {}) {
     if (result?.status !== 'built') throw new Error(`${request.name}: ${JSON.stringify(result)}`);
     return ms;
   };
-  const figures = { run, reproducible: Boolean(options.reproducible) };
+  const figures = { run, reproducible: options.reproducible ?? true };
   try {
     // kaniko in the runner: an empty cache repository (cold), then a code edit with the cache filled (warm).
     const kanikoRegistry = `${env.REGISTRY_AUTH}/bench-kaniko-${run}`;
@@ -221,7 +221,7 @@ export function buildMarkdown(f) {
   const lines = [
     '## Build stage',
     '',
-    `Go template, echo function (\`examples/functions/echo\`, classic watchdog), built and pushed to the test environment's basic-auth registry on the same Docker engine, one run${f.reproducible ? ', kaniko with --reproducible' : ''}. Cold: kaniko with an empty cache repository (\`<registry>/cache\`), docker with \`--no-cache\` (base images already in the engine's store; kaniko pulls them from the local registry on every build). Warm: after a code edit, cache filled. docker is the legacy builder (\`DOCKER_BUILDKIT=0\`), as the test environment's engine runs it.`,
+    `Go template, echo function (\`examples/functions/echo\`, classic watchdog), built and pushed to the test environment's basic-auth registry on the same Docker engine, one run, kaniko ${f.reproducible ? 'with' : 'without'} --reproducible. Cold: kaniko with an empty cache repository (\`<registry>/cache\`), docker with \`--no-cache\` (base images already in the engine's store; kaniko pulls them from the local registry on every build). Warm: after a code edit, cache filled. docker is the legacy builder (\`DOCKER_BUILDKIT=0\`), as the test environment's engine runs it.`,
     '',
     '| build + push | time | |',
     '| --- | --- | --- |',
@@ -254,7 +254,7 @@ export function buildMarkdown(f) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await buildBenchmark({ reproducible: process.argv.includes('--reproducible') });
+  const figures = await buildBenchmark({ reproducible: !process.argv.includes('--no-reproducible') });
   console.log(JSON.stringify(figures));
   console.log(buildMarkdown(figures));
 }
