@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { PackagedFunction } from '../../src/package/index.js';
 import { packageFunction } from '../../src/package/index.js';
 import { buildFunctionSpecs, scanFunctionsDir } from '../../src/plan/discover.js';
+import { parseManifest } from '../../src/plan/manifest.js';
 import type { Watchdog } from '../../src/plan/types.js';
 import {
   buildImages,
@@ -62,9 +63,11 @@ async function buildContract(runtime: Lang, watchdog: Watchdog): Promise<Built> 
 }
 
 const examples = Promise.resolve().then(() => {
-  const discovered = buildFunctionSpecs(scanFunctionsDir(repoRoot, 'examples/functions'), {
-    watchdog: 'classic',
-  });
+  const discovered = buildFunctionSpecs(
+    scanFunctionsDir(repoRoot, 'examples/functions'),
+    { watchdog: 'classic' },
+    parseManifest,
+  );
   expect(discovered.problems).toEqual([]);
   return discovered.functions;
 });
