@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);
-import{e as x}from"./chunks/chunk-RSYF5L7O.js";import{a as b,b as E}from"./chunks/chunk-JJ6KNCFP.js";import{a as R}from"./chunks/chunk-NFUGOOBN.js";import{b as w}from"./chunks/chunk-VF5YO26X.js";import{a as $,c as I,e as k}from"./chunks/chunk-JHGGASRU.js";import"./chunks/chunk-6US65HJH.js";import{b as h}from"./chunks/chunk-D4H4RRBE.js";import"./chunks/chunk-MK5SZTTM.js";import"./chunks/chunk-EWCSBIKS.js";import{mkdir as F,readFile as M,writeFile as D}from"node:fs/promises";import l from"node:path";import{parseArgs as N}from"node:util";var P=`Usage: faas-deploy plan [options]
+import{e as x}from"./chunks/chunk-RAGFSVPS.js";import{a as b,b as E}from"./chunks/chunk-JJ6KNCFP.js";import{a as R}from"./chunks/chunk-NFUGOOBN.js";import{b as w}from"./chunks/chunk-I46P2RDY.js";import{a as $,c as I,e as k}from"./chunks/chunk-JHGGASRU.js";import"./chunks/chunk-6US65HJH.js";import{b as h}from"./chunks/chunk-D4H4RRBE.js";import"./chunks/chunk-MK5SZTTM.js";import"./chunks/chunk-EWCSBIKS.js";import{mkdir as F,readFile as M,writeFile as D}from"node:fs/promises";import l from"node:path";import{parseArgs as N}from"node:util";var P=`Usage: faas-deploy plan [options]
 
 Plans what faas-deploy would build and deploy, without a cluster or a registry.
 

@@ -16,7 +16,11 @@ export interface BaseImages {
   watchdog?: string;
   ofWatchdog?: string;
   node?: string;
+  /** Final stage of Node functions (default: a distroless Node image); `node` is the build stage. */
+  nodeRuntime?: string;
   python?: string;
+  /** Final stage of Python functions (default: a distroless Python image); `python` is the build stage. */
+  pythonRuntime?: string;
 }
 
 export interface Inputs {
@@ -64,7 +68,9 @@ const BASE_IMAGE_KEYS: Record<string, keyof BaseImages> = {
   'classic-watchdog': 'watchdog',
   'of-watchdog': 'ofWatchdog',
   node: 'node',
+  'node-runtime': 'nodeRuntime',
   python: 'python',
+  'python-runtime': 'pythonRuntime',
 };
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[], fallback: T): T {

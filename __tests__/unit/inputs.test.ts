@@ -35,7 +35,8 @@ describe('readInputs', () => {
         'deploy-all-on': 'templates/**\nlib/**',
         'wait-timeout': '1m30s',
         comment: 'false',
-        'base-images': 'builder=127.0.0.1:5000/golang:1.26\nwatchdog = 127.0.0.1:5000/classic-watchdog:0.3.9',
+        'base-images':
+          'builder=127.0.0.1:5000/golang:1.26\nwatchdog = 127.0.0.1:5000/classic-watchdog:0.3.9\nnode-runtime=127.0.0.1:5000/node:24-slim',
         registry: 'GHCR.io/Octo-Org/',
       }),
     );
@@ -46,6 +47,7 @@ describe('readInputs', () => {
     expect(inputs.baseImages).toEqual({
       builder: '127.0.0.1:5000/golang:1.26',
       watchdog: '127.0.0.1:5000/classic-watchdog:0.3.9',
+      nodeRuntime: '127.0.0.1:5000/node:24-slim',
     });
     expect(inputs.registry).toBe('ghcr.io/octo-org');
     expect(readInputs(source({ functions: 'all' })).functions).toBe('all');

@@ -75,3 +75,14 @@ describe('renderService', () => {
     });
   });
 });
+
+describe('renderService readiness', () => {
+  it("probes of-watchdog's /_/ready, which answers only once the function's own server is up", () => {
+    const ofWatchdog = renderService(
+      { ...spec, watchdog: 'of-watchdog' },
+      { service: 'hello', namespace: 'functions', image: 'r/hello@sha256:' + 'b'.repeat(64) },
+    );
+    const container = (ofWatchdog.spec.template.spec['containers'] as { readinessProbe: unknown }[])[0];
+    expect(container?.readinessProbe).toEqual({ httpGet: { path: '/_/ready' } });
+  });
+});

@@ -201,7 +201,7 @@ describe('the comment', () => {
     const outcomes = outcomesFor(plan, {
       failed: { a: { reason: 'auth failed for s3cr3t-token', logTail: 'password=s3cr3t-token' } },
     });
-    const body = renderComment({ ...base, plan, outcomes });
+    const body = renderComment({ ...base, plan, outcomes }) ?? '';
     expect(body).toContain('auth failed for &#42;&#42;&#42;');
     expect(body).toContain('password=***');
     expect(body).not.toContain('s3cr3t-token');
@@ -217,7 +217,7 @@ describe('the comment', () => {
         { reason: 'x'.repeat(900), logTail: 'log line\n'.repeat(500) },
       ]),
     );
-    const body = renderComment({ ...base, plan, outcomes: outcomesFor(plan, { failed }) });
+    const body = renderComment({ ...base, plan, outcomes: outcomesFor(plan, { failed }) }) ?? '';
     expect(body.length).toBeLessThanOrEqual(MAX_COMMENT_LENGTH);
     expect(body).toMatch(/…and \d+ more functions: see the job summary/);
     expect(decodeState(body)?.rows.length).toBeGreaterThan(0);

@@ -61,8 +61,9 @@ export function renderService(spec: FunctionSpec, target: ServiceTarget): Knativ
     name: 'function',
     image: target.image,
     ports: [{ name: 'http1', containerPort: 8080 }],
-    // Both watchdogs answer /_/health once the function can take requests.
-    readinessProbe: { httpGet: { path: '/_/health' } },
+    // The classic watchdog answers /_/health once it runs; of-watchdog answers /_/ready only once
+    // the function's own server is up.
+    readinessProbe: { httpGet: { path: spec.watchdog === 'of-watchdog' ? '/_/ready' : '/_/health' } },
   };
   const env = Object.entries(spec.env)
     .sort(([a], [b]) => a.localeCompare(b))
