@@ -3,7 +3,6 @@
 // asking it, and a BuildLog that records everything so tests can scan it for secrets.
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -12,6 +11,7 @@ import type { BuildRequest } from '../../src/build/types.js';
 import { resolveBaseImages } from '../../src/package/base-images.js';
 import { packageFunction } from '../../src/package/index.js';
 import type { FunctionSpec, Runtime } from '../../src/plan/types.js';
+import { freePort } from '../../test/support/net.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -74,19 +74,7 @@ export class Docker {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
+export { freePort };
 
 /** Runs an image as a watchdog function on a free host port (env `port`) and returns its URL. */
 export async function startFunction(docker: Docker, image: string, containers: string[]): Promise<string> {

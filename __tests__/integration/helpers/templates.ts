@@ -5,7 +5,6 @@
 import { execFile, spawn, type ExecFileOptions } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, inject, it } from 'vitest';
@@ -13,6 +12,7 @@ import type { ResolvedBaseImages } from '../../../src/package/base-images.js';
 import { packageFunction, writeBuildContext, type PackagedFunction } from '../../../src/package/index.js';
 import { requestTimeouts, SHUTDOWN_GRACE } from '../../../src/package/render-dockerfile.js';
 import type { FunctionSpec, Runtime, Watchdog } from '../../../src/plan/types.js';
+import { freePort } from '../../../test/support/net.ts';
 
 export { contractFunctions } from './contract-functions.js';
 
@@ -149,19 +149,7 @@ export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
 
 export const twoAtATime = limiter(2);
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
