@@ -6,14 +6,11 @@ export { formatProblem } from './plan/problems.js';
 export { packagePlan } from './package/index.js';
 export { resolveBaseImages } from './package/base-images.js';
 export {
-  collectOutputs,
   plannedOutcomes,
   skippedOutcomes,
-  renderSummary,
   reportRun,
   reportContextFromEnv,
   forkNotice,
   githubCommentApi,
-  githubReportApis,
 } from './report/index.js';
 export { processRunner } from './util/exec.js';
