@@ -1,7 +1,9 @@
 // Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, reproducibly:
-// the same sources and lockfile give the same bytes. Heavy stages are split into lazily loaded
-// chunks (dist/chunks/) so that start-up only pays for what a run uses. Also writes
-// dist/licenses.txt for every bundled package.
+// the same sources and lockfile give the same bytes. The action's heavy stages are split into
+// lazily loaded chunks (dist/chunks/) so that start-up only pays for what a run uses. The CLI is
+// one file with no chunks: resolving, reading and linking a module costs more than compiling the
+// few kilobytes it shares with the action, and `plan` must start about as fast as node itself
+// (issue #4). Also writes dist/licenses.txt for every bundled package.
 import { build } from 'esbuild';
 import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,14 +13,11 @@ const dist = path.join(root, 'dist');
 await rm(dist, { recursive: true, force: true });
 
 const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
-const result = await build({
+const common = {
   define: { __FAAS_DEPLOY_VERSION__: JSON.stringify(pkg.version) },
   absWorkingDir: root,
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli-entry.ts' },
   outdir: 'dist',
   bundle: true,
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
   platform: 'node',
   target: 'node24',
@@ -31,7 +30,16 @@ const result = await build({
   banner: {
     js: "import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);",
   },
-});
+};
+const results = [
+  await build({
+    ...common,
+    entryPoints: { index: 'src/index.ts' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+  await build({ ...common, entryPoints: { cli: 'src/cli-entry.ts' }, splitting: false }),
+];
 
 // The CLI is an executable: add the shebang to its entry file.
 const cliPath = path.join(dist, 'cli.js');
@@ -39,7 +47,7 @@ await writeFile(cliPath, `#!/usr/bin/env node\n${await readFile(cliPath, 'utf8')
 
 // Licences of every bundled package.
 const packages = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of results.flatMap((result) => Object.keys(result.metafile.inputs))) {
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (match) packages.add(input.slice(0, input.indexOf(match[1]) + match[1].length));
 }
@@ -55,7 +63,8 @@ for (const dir of [...packages].sort()) {
 }
 await writeFile(path.join(dist, 'licenses.txt'), `${sections.join('\n---\n\n')}`);
 
-const sizes = Object.entries(result.metafile.outputs)
+const sizes = results
+  .flatMap((result) => Object.entries(result.metafile.outputs))
   .map(([file, info]) => `${file} ${(info.bytes / 1024).toFixed(1)} KiB`)
   .join('\n');
 console.log(sizes);
