@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { testEnvValues as sharedTestEnv } from './test-env.mjs';
 import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
 
@@ -41,18 +42,8 @@ async function loadStages() {
   return import(`${outfile}?${Date.now()}`);
 }
 
-function testEnvValues() {
-  const text = execFileSync(path.join(root, 'scripts/test-env/test-env'), ['env'], { encoding: 'utf8' });
-  const env = {};
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0 && !line.startsWith('#')) env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  for (const key of ['DOCKER_HOST', 'REGISTRY', 'REGISTRY_AUTH', 'IMAGE_KANIKO', 'IMAGE_GO_BUILDER']) {
-    if (!env[key]) throw new Error(`${key} missing: run scripts/test-env/test-env up first`);
-  }
-  return env;
-}
+const testEnvValues = () =>
+  sharedTestEnv(['DOCKER_HOST', 'REGISTRY', 'REGISTRY_AUTH', 'IMAGE_KANIKO', 'IMAGE_GO_BUILDER']);
 
 const quietLog = { info() {}, warning() {}, group() {}, secret() {} };
 const seconds = (ms) => Math.round(ms / 100) / 10;

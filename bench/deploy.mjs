@@ -15,25 +15,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { testEnvValues } from './test-env.mjs';
 import { build } from 'esbuild';
 
 const KUBECTL = process.env.KUBECTL ?? 'kubectl';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
-function testEnv() {
-  const text = execFileSync(path.join(root, 'scripts/test-env/test-env'), ['env'], { encoding: 'utf8' });
-  const env = {};
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0 && !line.startsWith('#')) env[line.slice(0, eq).trim()] = line.slice(eq + 1);
-  }
-  env.REGISTRY ??= process.env.REGISTRY;
-  for (const key of ['KUBECONFIG_ADMIN', 'KUBECONFIG_DEPLOYER', 'KUBE_NAMESPACE', 'REGISTRY']) {
-    if (!env[key])
-      throw new Error(`${key} missing: bring the test environment up (scripts/test-env/test-env up)`);
-  }
-  return env;
-}
+const testEnv = () =>
+  testEnvValues(['KUBECONFIG_ADMIN', 'KUBECONFIG_DEPLOYER', 'KUBE_NAMESPACE', 'REGISTRY']);
 
 /** The deploy stage bundled as the action bundles it, @kubernetes/client-node included (one ESM file). */
 async function loadDeployStage() {

@@ -1,12 +1,14 @@
 // `npm run bench`: brings the test environment up (idempotent), runs every benchmark and writes
 // docs/benchmarks.md with the figures, the machine and the date. Each benchmark module exports a
-// function that measures and one that renders Markdown. BENCH_ONLY=startup,plan runs a subset.
+// function that measures and one that renders Markdown. BENCH_ONLY=startup,plan runs a subset
+// (sections: startup, plan, templates, build, deploy, lifecycle).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildBenchmark, buildMarkdown } from './build.mjs';
 import { deployBenchmark, deployMarkdown } from './deploy.mjs';
+import { lifecycleBenchmark, lifecycleMarkdown } from './lifecycle.mjs';
 import { planBenchmark, planMarkdown } from './plan.mjs';
 import { startupBenchmark, startupMarkdown } from './startup.mjs';
 import { templatesBenchmark, templatesMarkdown } from './templates.mjs';
@@ -21,7 +23,7 @@ if (wanted('startup')) {
 }
 if (wanted('plan'))
   sections.push(planMarkdown(await planBenchmark(Number(process.env.BENCH_PLAN_RUNS ?? 9))));
-if (['templates', 'build', 'deploy'].some(wanted)) {
+if (['templates', 'build', 'deploy', 'lifecycle'].some(wanted)) {
   execFileSync(path.join(root, 'scripts', 'test-env', 'test-env'), ['up'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -31,6 +33,7 @@ if (wanted('templates')) {
 }
 if (wanted('build')) sections.push(buildMarkdown(await buildBenchmark()));
 if (wanted('deploy')) sections.push(deployMarkdown(await deployBenchmark([1, 10, 50], 3)));
+if (wanted('lifecycle')) sections.push(lifecycleMarkdown(await lifecycleBenchmark(3)));
 
 /** `## Heading` → its section, so a partial run (BENCH_ONLY) keeps the figures of the others. */
 function sectionsOf(markdown) {
