@@ -9,7 +9,7 @@
 // Needs the test environment up (scripts/test-env/test-env up). Usage:
 //   node bench/deploy.mjs [sizes=1,10,50] [runs=3]     writes the section into docs/benchmarks.md
 import { Buffer } from 'node:buffer';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';

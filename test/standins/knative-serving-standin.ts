@@ -5,7 +5,19 @@
 // in the image, Service status through /status), so that a client's apply → wait-for-Ready logic meets
 // the real shapes. The status decisions live in knative-serving-logic.ts (pure, unit-tested).
 //
+// It also serves, in a simplified way: every Ready revision that its Service's status.traffic routes to
+// runs as a container in the test environment's Docker engine (host networking, a free 127.0.0.1 port;
+// knative-serving-runner.ts), and a small ingress on 127.0.0.1 routes by Host header to them as
+// Knative's gateway does (knative-ingress.ts; decisions in knative-serving-dataplane.ts). Ready is NOT
+// gated on the container: a revision is Ready once its image resolves, as before; a container that
+// fails to start or exits is only logged, and the ingress answers 503 for it. The container of a
+// revision is removed when it no longer receives traffic (a newer revision took it all, or the Service
+// is gone), and all of them on SIGTERM.
+//
 //   node test/standins/knative-serving-standin.ts --kubeconfig <admin kubeconfig>
+//        [--ingress-port <port, 0 = any>] [--ingress-address-file <file to write 127.0.0.1:<port> to>]
+import fs from 'node:fs';
+import { dirname } from 'node:path';
 import {
   beginReconcileStatus,
   getCondition,
@@ -21,6 +33,20 @@ import {
   type RevisionStatus,
   type ServiceStatus,
 } from './knative-serving-logic.ts';
+import {
+  containerChanges,
+  desiredRevisions,
+  revisionId,
+  routeTable,
+  trafficRevisions,
+  type DesiredRevision,
+  type EnvSources,
+  type RevisionPodSpec,
+  type RevisionView,
+  type ServiceView,
+} from './knative-serving-dataplane.ts';
+import { startIngress, type Ingress } from './knative-ingress.ts';
+import { ContainerRunner } from './knative-serving-runner.ts';
 import {
   credentialsFromDockerConfig,
   parseImageRef,
@@ -81,16 +107,13 @@ async function writeStatus<T extends KubeObject>(
   throw new Error(`${objPath}/status: still conflicting after 8 attempts`);
 }
 
+/** Credentials for a registry from the pod spec's imagePullSecrets, then its ServiceAccount's. */
 async function pullCredentials(
   rest: KubeRest,
   ns: string,
-  svc: KService,
+  podSpec: { imagePullSecrets?: Array<{ name?: string }>; serviceAccountName?: string },
   registry: string,
 ): Promise<RegistryCredentials | undefined> {
-  const podSpec = (svc.spec?.template?.spec ?? {}) as {
-    imagePullSecrets?: Array<{ name?: string }>;
-    serviceAccountName?: string;
-  };
   const names = (podSpec.imagePullSecrets ?? []).map((s) => s.name ?? '').filter(Boolean);
   const sa = await rest.get<{ imagePullSecrets?: Array<{ name?: string }> }>(
     resourcePath('', 'v1', ns, 'serviceaccounts', podSpec.serviceAccountName ?? 'default'),
@@ -262,7 +285,12 @@ async function reconcile(rest: KubeRest, ns: string, name: string): Promise<void
     const answers: DigestAnswer[] = [];
     for (const c of containers) {
       const image = c.image ?? '';
-      const creds = await pullCredentials(rest, ns, svc, parseImageRef(image).registry);
+      const creds = await pullCredentials(
+        rest,
+        ns,
+        (template.spec ?? {}) as RevisionPodSpec,
+        parseImageRef(image).registry,
+      );
       const answer = await resolveDigest(image, creds);
       log(`${ns}/${revName}: ${image} -> ${answer.ok ? answer.digest : answer.error}`);
       answers.push(answer);
@@ -331,19 +359,176 @@ async function listRevisions(rest: KubeRest, ns: string, service: string): Promi
   );
 }
 
+// ---- the data plane: containers for routed revisions, and the ingress ---------------------------
+
+const STATE = process.env['FAAS_TEST_STATE'] ?? '/tmp/faas-deploy-test-env';
+
+function isReadyRevision(r: RevisionView): boolean {
+  return r.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+}
+
+/** Keeps the runner's containers equal to desiredRevisions() of the Services as the watch sees them. */
+class DataPlane {
+  readonly services = new Map<string, ServiceView>();
+  /** Ready Revisions that status.traffic names (they do not change once Ready), by namespace/name. */
+  private readonly revisions = new Map<string, RevisionView>();
+  private readonly rest: KubeRest;
+  readonly runner: ContainerRunner;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+
+  constructor(rest: KubeRest) {
+    this.rest = rest;
+    this.runner = new ContainerRunner({
+      state: STATE,
+      log,
+      onChange: () => {
+        this.schedule();
+      },
+      ctx: {
+        envSources: (d) => envSources(rest, d),
+        credentials: (d, registry) => pullCredentials(rest, d.namespace, d.podSpec, registry),
+      },
+    });
+  }
+
+  onService(type: string, svc: ServiceObject): void {
+    const ns = svc.metadata.namespace ?? 'default';
+    const id = revisionId(ns, svc.metadata.name);
+    if (type === 'DELETED') {
+      this.services.delete(id);
+      for (const [rid, r] of this.revisions)
+        if (r.metadata.namespace === ns && r.metadata.labels?.[L_SERVICE] === svc.metadata.name)
+          this.revisions.delete(rid);
+    } else this.services.set(id, svc);
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sync();
+    }, 50);
+  }
+
+  private async sync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.syncOnce().catch((err: unknown) => {
+          log(`data plane: ${err instanceof Error ? err.message : String(err)}; retrying in 2 s`);
+          setTimeout(() => {
+            this.schedule();
+          }, 2000);
+        });
+      } while (this.pending());
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private pending(): boolean {
+    return this.again;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const services = [...this.services.values()];
+    const wanted = trafficRevisions(services);
+    const keep = new Set<string>();
+    for (const ref of wanted) {
+      const id = revisionId(ref.namespace, ref.name);
+      keep.add(id);
+      if (this.revisions.has(id)) continue;
+      const rev = await this.rest.get<RevisionView & KubeObject>(path(ref.namespace, 'revisions', ref.name));
+      if (rev && isReadyRevision(rev)) this.revisions.set(id, rev);
+    }
+    for (const id of this.revisions.keys()) if (!keep.has(id)) this.revisions.delete(id);
+    const desired = desiredRevisions(services, [...this.revisions.values()]);
+    const { start, stop } = containerChanges(desired, this.runner.keys());
+    for (const key of stop) this.runner.stop(key, 'it no longer receives traffic');
+    for (const d of start) this.runner.start(d);
+  }
+}
+
+/** The Secrets and ConfigMaps the container's env names, read from the API. */
+async function envSources(rest: KubeRest, d: DesiredRevision): Promise<EnvSources> {
+  const secrets = new Map<string, Record<string, string> | undefined>();
+  const configMaps = new Map<string, Record<string, string> | undefined>();
+  const c = d.container;
+  for (const f of c.envFrom ?? []) {
+    if (f.secretRef?.name) secrets.set(f.secretRef.name, undefined);
+    if (f.configMapRef?.name) configMaps.set(f.configMapRef.name, undefined);
+  }
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.secretKeyRef?.name) secrets.set(e.valueFrom.secretKeyRef.name, undefined);
+    if (e.valueFrom?.configMapKeyRef?.name) configMaps.set(e.valueFrom.configMapKeyRef.name, undefined);
+  }
+  for (const name of secrets.keys()) {
+    const obj = await rest.get<{ data?: Record<string, string> }>(
+      resourcePath('', 'v1', d.namespace, 'secrets', name),
+    );
+    if (obj)
+      secrets.set(
+        name,
+        Object.fromEntries(
+          Object.entries(obj.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+        ),
+      );
+  }
+  for (const name of configMaps.keys()) {
+    const obj = await rest.get<{ data?: Record<string, string> }>(
+      resourcePath('', 'v1', d.namespace, 'configmaps', name),
+    );
+    if (obj) configMaps.set(name, obj.data ?? {});
+  }
+  return { secret: (n) => secrets.get(n), configMap: (n) => configMaps.get(n) };
+}
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--kubeconfig');
-  const kubeconfig = i > 0 ? process.argv[i + 1] : process.env['KUBECONFIG'];
+  const kubeconfig = argValue('--kubeconfig') ?? process.env['KUBECONFIG'];
   if (!kubeconfig) throw new Error('usage: knative-serving-standin.ts --kubeconfig <admin kubeconfig>');
   const rest = KubeRest.fromFile(kubeconfig);
   const abort = new AbortController();
+  const plane = new DataPlane(rest);
+  const handles: { ingress?: Ingress } = {};
+  let stopping = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.on(sig, () => {
-      log(`${sig}: stopping`);
+      if (stopping) return;
+      stopping = true;
+      log(`${sig}: stopping; removing the revision containers`);
       abort.abort();
-      process.exit(0);
+      void Promise.allSettled([handles.ingress?.close(), plane.runner.stopAll()]).then(() => process.exit(0));
     });
   }
+  const removed = await plane.runner.sweep();
+  if (removed > 0) log(`data plane: removed ${removed} container(s) left by an earlier run`);
+  const ingress = await startIngress({
+    port: Number(argValue('--ingress-port') ?? '0'),
+    routes: () => routeTable([...plane.services.values()]),
+    backend: (ns, revision) => plane.runner.backend(ns, revision),
+    log,
+  });
+  handles.ingress = ingress;
+  const addressFile = argValue('--ingress-address-file');
+  if (addressFile) {
+    fs.mkdirSync(dirname(addressFile), { recursive: true });
+    fs.writeFileSync(`${addressFile}.tmp`, `${ingress.address}\n`);
+    fs.renameSync(`${addressFile}.tmp`, addressFile);
+  }
+  log(`ingress listening on http://${ingress.address} (routes by Host header)`);
   type Item = { type: string; svc: ServiceObject; attempt: number };
   const queue: KeyedQueue<Item> = new KeyedQueue<Item>(async (key, item) => {
     const { type, svc } = item;
@@ -370,6 +555,7 @@ async function main(): Promise<void> {
     `/apis/${GROUP}/${VERSION}/services`,
     (ev) => {
       const svc = ev.object;
+      plane.onService(ev.type, svc);
       if (ev.type !== 'DELETED' && !needsReconcile(svc)) return;
       queue.push(`${svc.metadata.namespace}/${svc.metadata.name}`, { type: ev.type, svc, attempt: 0 });
     },
