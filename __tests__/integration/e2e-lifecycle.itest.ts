@@ -304,7 +304,7 @@ describe.each(['kaniko', 'tekton'] as const)(
       await expectCurl(result.summary, go, 'hello');
       await expectCurl(result.summary, node, 'Hello, hello! (node v1)\n');
       await expectCurl(result.summary, python, 'python v1: 1 word(s)\n');
-    });
+    }, 900_000);
 
     it('pull request opened: one preview for the changed function, one comment whose curl answers', async () => {
       repo.git('checkout', '--quiet', '-b', `feature-${builder}`);
