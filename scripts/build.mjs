@@ -4,15 +4,37 @@
 // one file with no chunks: resolving, reading and linking a module costs more than compiling the
 // few kilobytes it shares with the action, and `plan` must start about as fast as node itself
 // (issue #4). Also writes dist/licenses.txt for every bundled package.
+import { Ajv } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 import { build } from 'esbuild';
 import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { SCHEMA_OPTIONS } from '../src/plan/schema-validator.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dist = path.join(root, 'dist');
 await rm(dist, { recursive: true, force: true });
 
 const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+
+// function.schema.json compiled once, here, with the options src/plan/schema-validator.ts uses at
+// run time in the tests; the bundles get this code in place of that module (and no Ajv).
+const schema = JSON.parse(await readFile(path.join(root, 'schemas', 'function.schema.json'), 'utf8'));
+const ajv = new Ajv({ ...SCHEMA_OPTIONS, code: { source: true, esm: true } });
+const validatorSource = `${standaloneCode.default(ajv, ajv.compile(schema))}
+export function validateManifestSchema(data) { return validate(data) ? [] : [...(validate.errors ?? [])]; }
+`;
+const precompiledSchema = {
+  name: 'precompiled-function-schema',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]src[\\/]plan[\\/]schema-validator\.ts$/ }, () => ({
+      contents: validatorSource,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
 const common = {
   define: { __FAAS_DEPLOY_VERSION__: JSON.stringify(pkg.version) },
   absWorkingDir: root,
@@ -27,6 +49,7 @@ const common = {
   sourcemap: false,
   metafile: true,
   logLevel: 'warning',
+  plugins: [precompiledSchema],
   banner: {
     js: "import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);",
   },

@@ -1,6 +1,7 @@
 import { load, YAMLException } from 'js-yaml';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import schema from '../../schemas/function.schema.json' with { type: 'json' };
+import { validateManifestSchema } from './schema-validator.js';
 import { lineAndColumn, yamlPathOffsets } from './yaml-positions.js';
 import { parseDurationSeconds } from '../util/duration.js';
 import type { ManifestProblem, Runtime, Visibility, Watchdog } from './types.js';
@@ -32,12 +33,6 @@ const PATTERN_MEANING: Record<string, string> = {
   '/resources/memory': 'must be a memory quantity such as 128Mi or 1Gi',
   '/secrets/*': 'must be the name of a Kubernetes Secret (lowercase letters, digits, "-" and ".")',
 };
-
-let validator: ReturnType<Ajv['compile']> | undefined;
-function validate(data: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
-  return validator(data) ? [] : [...(validator.errors ?? [])];
-}
 
 function describe(error: ErrorObject): { pointer: string; message: string } {
   const params = error.params as Record<string, unknown>;
@@ -132,8 +127,10 @@ export function parseManifest(
     return { problems: [{ file, line: 1, message: 'must be a mapping of fields (name, runtime, env, …)' }] };
   }
 
-  const offsets = yamlPathOffsets(text);
+  // Positions cost a second pass over the text: only a manifest with a problem needs them.
+  let offsets: Map<string, number> | undefined;
   const locate = (pointer: string): { line?: number; column?: number } => {
+    offsets ??= yamlPathOffsets(text);
     for (let path = pointer; ; path = path.slice(0, path.lastIndexOf('/'))) {
       const offset = offsets.get(path);
       if (offset !== undefined) return lineAndColumn(text, offset);
@@ -141,7 +138,7 @@ export function parseManifest(
     }
   };
 
-  const problems: ManifestProblem[] = validate(data).map((error) => {
+  const problems: ManifestProblem[] = validateManifestSchema(data).map((error) => {
     const { pointer, message } = describe(error);
     return { file, field: fieldName(pointer) || undefined, ...locate(pointer), message };
   });
