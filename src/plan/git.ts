@@ -103,7 +103,10 @@ export class Git {
     return this.git(['show', '--end-of-options', `${rev}:${file}`], true);
   }
 
-  /** Files that differ between two commits, renames detected, NUL-separated so any file name is safe. */
+  /**
+   * Files that differ between two revisions, renames detected, NUL-separated so any file name is
+   * safe. The revisions may be names as a user typed them: none can be taken for an option.
+   */
   async diff(base: string, head: string): Promise<ChangedFile[]> {
     const out =
       (await this.git([
@@ -112,6 +115,7 @@ export class Git {
         '-z',
         '--find-renames',
         '--no-ext-diff',
+        '--end-of-options',
         base,
         head,
         '--',
