@@ -217,7 +217,13 @@ start_standin() {
   local before=0
   [ -f "$state/$name.log" ] && before="$(wc -l <"$state/$name.log")"
   echo "$before" >"$state/$name.wait"
-  start "$name" "$src" node "$src" --kubeconfig "$admin_kubeconfig"
+  local extra=()
+  if [ "$name" = knative-serving-standin ]; then
+    # Its ingress (a free port unless FAAS_KNATIVE_INGRESS_PORT is set) writes its address here.
+    rm -f "$state/knative-ingress.address"
+    extra=(--ingress-port "${FAAS_KNATIVE_INGRESS_PORT:-0}" --ingress-address-file "$state/knative-ingress.address")
+  fi
+  start "$name" "$src" node "$src" --kubeconfig "$admin_kubeconfig" "${extra[@]}"
   echo "$hash" >"$state/$name.hash"
 }
 
@@ -267,15 +273,34 @@ up() {
     echo "KUBECONFIG_DEPLOYER=$deployer_kubeconfig"
     echo "KUBE_NAMESPACE=$NAMESPACE"
     echo "KUBE_DEPLOYER_SA=$DEPLOYER_SA"
+    # The Knative stand-in's ingress: curl -H "Host: <host of status.url>" http://$INGRESS_ADDRESS/
+    if [ -s "$state/knative-ingress.address" ]; then echo "INGRESS_ADDRESS=$(cat "$state/knative-ingress.address")"; fi
   } >"$tmp"
   mv "$tmp" "$env_file"
   say "up: https://127.0.0.1:$APISERVER_PORT (namespace $NAMESPACE)"
+}
+
+# The Knative stand-in removes its revision containers on SIGTERM; this catches a stand-in that had to
+# be killed. Only containers labelled with this state dir, in the containers component's engine.
+remove_revision_containers() {
+  local cenv="$FAAS_TEST_STATE/env.d/containers.env" host ids
+  [ -f "$cenv" ] && command -v docker >/dev/null || return 0
+  host="$(sed -n 's/^DOCKER_HOST=//p' "$cenv")"
+  [ -n "$host" ] || return 0
+  ids="$(DOCKER_HOST="$host" DOCKER_CONFIG="$state/knative-docker/cli" docker ps -aq \
+    --filter label=faas-deploy.standin=knative-serving --filter "label=faas-deploy.standin.state=$FAAS_TEST_STATE" 2>/dev/null)" || return 0
+  [ -n "$ids" ] || return 0
+  say "removing $(echo "$ids" | wc -l) revision container(s) the Knative stand-in left"
+  # shellcheck disable=SC2086
+  DOCKER_HOST="$host" DOCKER_CONFIG="$state/knative-docker/cli" docker rm -f $ids >/dev/null 2>&1 || true
 }
 
 down() {
   mkdir -p "$state"
   rm -f "$env_file"
   for ((i = ${#standins[@]} - 1; i >= 0; i--)); do stop "${standins[$i]}"; done
+  rm -f "$state/knative-ingress.address"
+  remove_revision_containers
   # It stops listening at once but often lingers ~10 s closing storage; nothing is lost by killing
   # it then (every write is in etcd, which is stopped gracefully after it).
   stop kube-apiserver 50
