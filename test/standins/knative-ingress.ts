@@ -120,7 +120,10 @@ export async function startIngress(opts: IngressOptions): Promise<Ingress> {
         'Retry-After': '1',
       });
     });
-    req.on('aborted', () => upstream.destroy());
+    // The client went away before the answer was complete: so does the request to the container.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     req.pipe(upstream);
   });
   server.on('clientError', (_err, socket) => {
