@@ -442,3 +442,48 @@ describe('README.md Quick start', () => {
     }
   });
 });
+
+describe('the first-user docs', () => {
+  const docs = ['README.md', 'docs/cluster-setup.md', 'docs/troubleshooting.md', 'docs/functions.md'];
+  const action = readFileSync('action.yml', 'utf8');
+  const inputs = new Set(
+    [...(action.split('\ninputs:\n')[1]?.split('\noutputs:\n')[0] ?? '').matchAll(/^ {2}([a-z-]+):$/gm)].map(
+      (m) => m[1],
+    ),
+  );
+
+  /** GitHub's heading anchors: lowercase, punctuation dropped, spaces to hyphens. */
+  function anchors(file: string): Set<string> {
+    const text = readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '');
+    return new Set(
+      [...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+        (m[1] ?? '')
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N} _-]/gu, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+  }
+
+  it.each(docs)('%s names only inputs that action.yml declares', (file) => {
+    expect(inputs.size).toBeGreaterThan(20);
+    const text = readFileSync(file, 'utf8');
+    const named = [...text.matchAll(/\binputs? `([a-z-]+)`/g)].map((m) => m[1] ?? '');
+    expect(named.filter((name) => !inputs.has(name))).toEqual([]);
+  });
+
+  it.each(docs)('%s links only to files and headings that exist', (file) => {
+    const text = readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '');
+    const broken: string[] = [];
+    for (const [, target = ''] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+      const [pathPart = '', anchor] = target.split('#');
+      const resolved = pathPart === '' ? file : path.normalize(path.join(path.dirname(file), pathPart));
+      if (!existsSync(resolved)) broken.push(target);
+      else if (anchor !== undefined && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) {
+        broken.push(target);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
