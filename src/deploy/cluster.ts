@@ -237,11 +237,19 @@ export async function connectCluster(options: ConnectOptions): Promise<Cluster> 
     ingress ??= (async () => {
       if (options.ingressAddress?.trim()) return options.ingressAddress.trim();
       if (!ingressService) return undefined;
-      const address = await api.loadBalancerAddress(ingressService.namespace, ingressService.name);
-      if (!address) {
+      const where = `${ingressService.namespace}/${ingressService.name}`;
+      // Only the curl examples need it: a refused or failed read costs them, never a deployment.
+      let address: string | undefined;
+      try {
+        address = await api.loadBalancerAddress(ingressService.namespace, ingressService.name);
+      } catch (error) {
         warn(
-          `Service ${ingressService.namespace}/${ingressService.name} has no LoadBalancer address yet; the curl examples use the URL only.`,
+          `Cannot read the ingress address from Service ${where} (input ingress-service): ${error instanceof Error ? error.message : String(error)} The curl examples use the URL only; set input ingress-address instead, or bind the Role faas-deploy-ingress of docs/rbac.yaml.`,
         );
+        return undefined;
+      }
+      if (!address) {
+        warn(`Service ${where} has no LoadBalancer address yet; the curl examples use the URL only.`);
       }
       return address;
     })();
