@@ -7,6 +7,7 @@
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { build } from 'esbuild';
+import { isBuiltin } from 'node:module';
 import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SCHEMA_OPTIONS } from '../src/plan/schema-validator.ts';
@@ -64,9 +65,54 @@ const results = [
   await build({ ...common, entryPoints: { cli: 'src/cli-entry.ts' }, splitting: false }),
 ];
 
-// The CLI is an executable: add the shebang to its entry file.
+/**
+ * For each builtin an ES module imports, Node builds a namespace of every export, reading them all:
+ * lazy ones too (fs.ReadStream loads the streams, util's lazy properties load worker_threads, …),
+ * some 20 ms before the first line of ours runs. So the CLI takes its builtins from
+ * process.getBuiltinModule(), which hands back the module object as it is, and destructures only
+ * the names it uses. The statements go to the top of the file, where import statements are
+ * evaluated. Anything not understood fails the build.
+ */
+function builtinsWithoutNamespaces(code) {
+  const statements = [];
+  const rewritten = code.replace(
+    /(?<=^|[;\n}])import\s*([\w$]+)?\s*,?\s*(?:\{([^}]*)\}|\*\s*as\s+([\w$]+))?\s*from\s*(["'])([^"']+)\4;?/g,
+    (whole, defaultName, named, namespace, _quote, specifier) => {
+      if (!isBuiltin(specifier)) return whole;
+      const module = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
+      if (defaultName) statements.push(`const ${defaultName}=${module};`);
+      if (namespace) statements.push(`const ${namespace}=${module};`);
+      if (named !== undefined) {
+        const bindings = named
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+          .map((part) => {
+            const match = /^([\w$]+)(?:\s+as\s+([\w$]+))?$/.exec(part);
+            if (!match) throw new Error(`build: cannot rewrite the import of "${part}" from ${specifier}`);
+            return match[2] ? `${match[1]}:${match[2]}` : match[1];
+          });
+        statements.push(`const{${bindings.join(',')}}=${module};`);
+      }
+      return '';
+    },
+  );
+  const left = /(?<=^|[;\n}])import\s*[^;"']*from\s*["']([^"']+)["']/g;
+  for (const match of rewritten.matchAll(left)) {
+    if (isBuiltin(match[1])) throw new Error(`build: an import of ${match[1]} was left in the CLI bundle`);
+  }
+  return `${statements.join('\n')}\n${rewritten}`;
+}
+
+// The CLI is an executable: the shebang, then its builtins, then the bundle.
 const cliPath = path.join(dist, 'cli.js');
-await writeFile(cliPath, `#!/usr/bin/env node\n${await readFile(cliPath, 'utf8')}`, { mode: 0o755 });
+await writeFile(
+  cliPath,
+  `#!/usr/bin/env node\n${builtinsWithoutNamespaces(await readFile(cliPath, 'utf8'))}`,
+  {
+    mode: 0o755,
+  },
+);
 
 // Licences of every bundled package.
 const packages = new Set();
