@@ -12,6 +12,7 @@ import {
   containerName,
   desiredRevisions,
   dockerRunArgs,
+  hasCommand,
   hostOf,
   imageEnvMap,
   isLoopbackUrl,
@@ -378,6 +379,15 @@ describe('knative stand-in data plane: the container', () => {
     expect(
       dockerRunArgs({ name, image: 'img', env: [], labels: {}, container: { args: ['x'] } }).slice(-2),
     ).toEqual(['img', 'x']);
+  });
+
+  it('something to run: the image ENTRYPOINT/CMD or the container command/args (layerless test images have none)', () => {
+    expect(hasCommand({ Entrypoint: ['/usr/bin/fwatchdog'], Cmd: null }, {})).toBe(true);
+    expect(hasCommand({ Cmd: ['/bin/sh'] }, {})).toBe(true);
+    expect(hasCommand({ Env: ['A=b'], Entrypoint: null, Cmd: null }, {})).toBe(false);
+    expect(hasCommand(null, { args: ['serve'] })).toBe(true);
+    expect(hasCommand({}, { command: ['/server'] })).toBe(true);
+    expect(hasCommand({ Entrypoint: [], Cmd: [] }, { args: [] })).toBe(false);
   });
 
   it('readiness: the readinessProbe httpGet path, else a TCP connect', () => {

@@ -255,6 +255,18 @@ export function imageEnvMap(lines: string[] | null | undefined): Map<string, str
   return out;
 }
 
+/** The part of `docker image inspect`'s .Config the stand-in reads. */
+export interface ImageConfig {
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+}
+
+/** Whether docker has something to run: the container's command/args, or the image's ENTRYPOINT/CMD. */
+export function hasCommand(config: ImageConfig | null | undefined, c: ContainerSpec): boolean {
+  return [c.command, c.args, config?.Entrypoint, config?.Cmd].some((list) => (list?.length ?? 0) > 0);
+}
+
 /** An http(s) URL on this host (127.0.0.0/8, localhost): with host networking it needs its own port. */
 export function isLoopbackUrl(value: string | undefined): boolean {
   if (!value) return false;

@@ -17,6 +17,7 @@ import {
   containerLabels,
   containerName,
   dockerRunArgs,
+  hasCommand,
   imageEnvMap,
   readinessCheck,
   revisionId,
@@ -24,6 +25,7 @@ import {
   upstreamToMove,
   type DesiredRevision,
   type EnvSources,
+  type ImageConfig,
 } from './knative-serving-dataplane.ts';
 import type { Backend } from './knative-ingress.ts';
 import { parseImageRef, type RegistryCredentials } from './registry-resolve.ts';
@@ -100,7 +102,7 @@ export interface RunnerOptions {
   ctx: RevisionContext;
   /** called when an entry is gone, so the owner can sync again */
   onChange: () => void;
-  /** at most this many containers starting at once (the machine has two cores) */
+  /** at most this many image pulls at once (the machine has two cores); starts from images the engine has do not wait */
   parallel?: number;
 }
 
@@ -164,8 +166,7 @@ export class ContainerRunner {
     };
     this.entries.set(d.key, e);
     this.byRevision.set(revisionId(d.namespace, d.name), e);
-    // The slot is held while pulling and creating, not while waiting for the container to answer.
-    const job = this.limited(() => this.run(e))
+    const job = this.run(e)
       .then((port) => this.probe(e, port))
       .catch(async (err: unknown) => {
         // Stopped while starting: whatever failed, nothing of it may stay.
@@ -270,21 +271,30 @@ export class ContainerRunner {
     if (!fromSpec.ok) throw new NotRunning(`CreateContainerConfigError: ${fromSpec.error}`);
 
     // The image, pulled with the revision's credentials when the engine does not have it.
-    let inspected = await docker(['image', 'inspect', '--format', '{{json .Config.Env}}', d.image], env);
+    const inspect = ['image', 'inspect', '--format', '{{json .Config}}', d.image];
+    let inspected = await docker(inspect, env);
     if (inspected.code !== 0) {
       if (gone()) throw new Cancelled();
       const registry = parseImageRef(d.image).registry;
       const creds = await this.opts.ctx.credentials(d, registry);
       const t0 = performance.now();
-      const pulled = await this.pull(d.image, registry, creds, env);
+      const pulled = await this.limited(() =>
+        gone() ? Promise.reject(new Cancelled()) : this.pull(d.image, registry, creds, env),
+      );
       if (pulled.code !== 0) throw new NotRunning(`ErrImagePull: ${(pulled.stderr || pulled.stdout).trim()}`);
       log(
         `pulled ${d.image}${creds ? ` as ${creds.username}` : ''} in ${Math.round(performance.now() - t0)} ms`,
       );
-      inspected = await docker(['image', 'inspect', '--format', '{{json .Config.Env}}', d.image], env);
+      inspected = await docker(inspect, env);
       if (inspected.code !== 0) throw new NotRunning(`image inspect: ${inspected.stderr.trim()}`);
     }
-    const imageEnv = imageEnvMap(JSON.parse(inspected.stdout.trim() || 'null') as string[] | null);
+    const config = JSON.parse(inspected.stdout.trim() || 'null') as ImageConfig | null;
+    // What the engine would refuse anyway ("No command specified"), without a `docker run`.
+    if (!hasCommand(config, d.container))
+      throw new NotRunning(
+        `no command specified: the image has no ENTRYPOINT or CMD and the container no command or args`,
+      );
+    const imageEnv = imageEnvMap(config?.Env);
 
     const port = await this.freePort(e);
     const upstreamUrl = upstreamToMove(fromSpec.env, imageEnv);
