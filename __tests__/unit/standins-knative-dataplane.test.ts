@@ -16,6 +16,7 @@ import {
   hostOf,
   imageEnvMap,
   isLoopbackUrl,
+  ownedBy,
   pickTarget,
   readinessCheck,
   routeRequest,
@@ -128,7 +129,9 @@ describe('knative stand-in data plane: which revisions run', () => {
       image: `${REGISTRY}@${digestOf(1)}`,
       podSpec: { imagePullSecrets: [{ name: 'pull' }] },
     });
-    expect(trafficRevisions([svc])).toEqual([{ namespace: 'faas-test', name: 'echo-00001' }]);
+    expect(trafficRevisions([svc])).toEqual([
+      { namespace: 'faas-test', name: 'echo-00001', service: 'echo', serviceUid: 'uid-echo' },
+    ]);
   });
 
   it('a Service that never became Ready has no traffic, so nothing runs', () => {
@@ -214,6 +217,11 @@ describe('knative stand-in data plane: which revisions run', () => {
     const svc = withStatus(service('echo', 'new-uid'), info('echo', 1), [info('echo', 1)]);
     expect(desiredRevisions([svc], [revision('echo', 1, { serviceUid: 'old-uid' })])).toEqual([]);
     expect(desiredRevisions([svc], [revision('echo', 1, { serviceUid: 'new-uid' })])).toHaveLength(1);
+    const ref = { service: 'echo', serviceUid: 'new-uid' };
+    expect(ownedBy(revision('echo', 1, { serviceUid: 'old-uid' }), ref)).toBe(false);
+    expect(ownedBy(revision('echo', 1, { serviceUid: 'new-uid' }), ref)).toBe(true);
+    expect(ownedBy(revision('other', 1), ref)).toBe(false);
+    expect(ownedBy(revision('echo', 1), { service: 'echo' })).toBe(true);
   });
 
   it('the serving container is the one with a port; the image falls back to the spec without a digest', () => {

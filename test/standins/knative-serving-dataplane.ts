@@ -96,17 +96,34 @@ function live(svc: ServiceView): boolean {
   return !svc.metadata.deletionTimestamp;
 }
 
-/** The revisions (namespace/name) the Services' status.traffic sends requests to. */
-export function trafficRevisions(services: ServiceView[]): Array<{ namespace: string; name: string }> {
-  const out = new Map<string, { namespace: string; name: string }>();
+/** A revision a Service's status.traffic sends requests to, with the Service that names it. */
+export interface TrafficRef {
+  namespace: string;
+  name: string;
+  service: string;
+  serviceUid?: string;
+}
+
+/** The revisions the Services' status.traffic sends requests to (each once). */
+export function trafficRevisions(services: ServiceView[]): TrafficRef[] {
+  const out = new Map<string, TrafficRef>();
   for (const svc of services) {
     if (!live(svc)) continue;
     for (const t of svc.status?.traffic ?? []) {
       if (!receivesTraffic(t) || !t.revisionName) continue;
-      out.set(revisionId(nsOf(svc), t.revisionName), { namespace: nsOf(svc), name: t.revisionName });
+      const ref: TrafficRef = { namespace: nsOf(svc), name: t.revisionName, service: svc.metadata.name };
+      if (svc.metadata.uid) ref.serviceUid = svc.metadata.uid;
+      out.set(revisionId(nsOf(svc), t.revisionName), ref);
     }
   }
   return [...out.values()];
+}
+
+/** Whether a Revision belongs to the Service that routes to it (not to an earlier one of the same name). */
+export function ownedBy(rev: RevisionView, ref: { service: string; serviceUid?: string }): boolean {
+  const labels = rev.metadata.labels ?? {};
+  if (labels[L_SERVICE] !== ref.service) return false;
+  return !ref.serviceUid || !labels[L_SERVICE_UID] || labels[L_SERVICE_UID] === ref.serviceUid;
 }
 
 /** One revision that must run, with what starting it needs. */
@@ -159,9 +176,14 @@ export function desiredRevisions(services: ServiceView[], revisions: RevisionVie
       if (!receivesTraffic(t) || !t.revisionName) continue;
       const rev = byId.get(revisionId(ns, t.revisionName));
       if (!rev || !isReady(rev)) continue;
+      if (
+        !ownedBy(rev, {
+          service: svc.metadata.name,
+          ...(svc.metadata.uid ? { serviceUid: svc.metadata.uid } : {}),
+        })
+      )
+        continue;
       const labels = rev.metadata.labels ?? {};
-      if (labels[L_SERVICE] !== svc.metadata.name) continue;
-      if (svc.metadata.uid && labels[L_SERVICE_UID] && labels[L_SERVICE_UID] !== svc.metadata.uid) continue;
       const container = servingContainer(rev.spec);
       if (!container) continue;
       const key = rev.metadata.uid ?? revisionId(ns, rev.metadata.name);

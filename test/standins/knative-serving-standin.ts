@@ -36,6 +36,7 @@ import {
 import {
   containerChanges,
   desiredRevisions,
+  ownedBy,
   revisionId,
   routeTable,
   trafficRevisions,
@@ -447,7 +448,9 @@ class DataPlane {
       keep.add(id);
       if (this.revisions.has(id)) continue;
       const rev = await this.rest.get<RevisionView & KubeObject>(path(ref.namespace, 'revisions', ref.name));
-      if (rev && isReadyRevision(rev)) this.revisions.set(id, rev);
+      // Only a Ready revision of this very Service is kept (one of an earlier Service of the same name
+      // is fetched again next time).
+      if (rev && isReadyRevision(rev) && ownedBy(rev, ref)) this.revisions.set(id, rev);
     }
     for (const id of this.revisions.keys()) if (!keep.has(id)) this.revisions.delete(id);
     const desired = desiredRevisions(services, [...this.revisions.values()]);
