@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { byCodeUnits } from '../util/compare.js';
 import path from 'node:path';
-import type { parseManifest } from './manifest.js';
+import type { FunctionManifest, parseManifest } from './manifest.js';
 import { detectRuntime } from './runtime.js';
 import { parseDurationSeconds } from '../util/duration.js';
-import type { FunctionSpec, ManifestProblem, Watchdog } from './types.js';
+import type { FunctionSpec, ManifestProblem, Runtime, Watchdog } from './types.js';
 
 export const MANIFEST_FILE = 'function.yaml';
 export const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -32,23 +32,30 @@ export function scanFunctionsDir(repoRoot: string, functionsDir: string): Functi
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const prefix = functionsDir.split(path.sep).join('/');
-  return entries
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-    .map((entry) => entry.name)
-    .sort(byCodeUnits)
-    .map((name) => {
-      const children = readdirSync(path.join(root, name), { withFileTypes: true });
-      const files = new Set(children.filter((child) => child.isFile()).map((child) => child.name));
-      const manifestText = files.has(MANIFEST_FILE)
-        ? readFileSync(path.join(root, name, MANIFEST_FILE), 'utf8')
-        : undefined;
-      return {
-        directory: path.posix.join(prefix, name),
-        files,
-        ...(manifestText === undefined ? {} : { manifestText }),
-      };
-    });
+  // path.posix.join(prefix, name) for every name, normalised once: a directory entry is one plain
+  // segment, so it normalises exactly as the placeholder "_" does.
+  const head = path.posix.join(functionsDir.split(path.sep).join('/'), '_').slice(0, -1);
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory() && !entry.name.startsWith('.')) names.push(entry.name);
+  }
+  names.sort(byCodeUnits);
+  // Plain loops: this runs once per function, and in a monorepo of a thousand functions every
+  // intermediate array shows.
+  const found: FunctionDirectory[] = [];
+  for (const name of names) {
+    const directory = `${root}${path.sep}${name}`;
+    const files = new Set<string>();
+    for (const child of readdirSync(directory, { withFileTypes: true })) {
+      if (child.isFile()) files.add(child.name);
+    }
+    const candidate: FunctionDirectory = { directory: `${head}${name}`, files };
+    if (files.has(MANIFEST_FILE)) {
+      candidate.manifestText = readFileSync(`${directory}${path.sep}${MANIFEST_FILE}`, 'utf8');
+    }
+    found.push(candidate);
+  }
+  return found;
 }
 
 function parseRequired(parse: typeof parseManifest | undefined): typeof parseManifest {
@@ -86,13 +93,13 @@ export function buildFunctionSpecs(
 
   for (const candidate of directories) {
     const manifestPath = `${candidate.directory}/${MANIFEST_FILE}`;
-    const parsed =
-      candidate.manifestText === undefined
-        ? { manifest: {}, problems: [] }
-        : parseRequired(parse)(candidate.manifestText, manifestPath);
-    problems.push(...parsed.problems);
-    const manifest = parsed.manifest;
-    if (!manifest) continue;
+    let manifest: FunctionManifest = {};
+    if (candidate.manifestText !== undefined) {
+      const parsed = parseRequired(parse)(candidate.manifestText, manifestPath);
+      problems.push(...parsed.problems);
+      if (!parsed.manifest) continue;
+      manifest = parsed.manifest;
+    }
 
     const runtime = manifest.runtime ?? detectRuntime(candidate.files);
     if (!runtime) {
@@ -126,25 +133,58 @@ export function buildFunctionSpecs(
       continue;
     }
 
-    const spec: FunctionSpec = {
-      name,
-      directory: candidate.directory,
-      runtime,
-      watchdog: manifest.watchdog ?? defaults.watchdog,
-      ...(candidate.manifestText === undefined ? {} : { manifestPath }),
-      env: Object.fromEntries(Object.entries(manifest.env ?? {}).map(([key, value]) => [key, String(value)])),
-      secrets: manifest.secrets ?? [],
-      scale: manifest.scale ?? {},
-      ...(manifest.concurrency === undefined ? {} : { concurrency: manifest.concurrency }),
-      timeoutSeconds:
-        manifest.timeout === undefined
-          ? DEFAULT_TIMEOUT_SECONDS
-          : (parseDurationSeconds(String(manifest.timeout)) ?? DEFAULT_TIMEOUT_SECONDS),
-      resources: manifest.resources ?? {},
-      visibility: manifest.visibility ?? 'public',
-    };
+    const spec: FunctionSpec =
+      candidate.manifestText === undefined
+        ? defaultSpec(name, candidate.directory, runtime, defaults.watchdog)
+        : specFromManifest(name, candidate.directory, runtime, defaults.watchdog, manifest, manifestPath);
     byName.set(name, spec);
     functions.push(spec);
   }
   return { functions, problems };
+}
+
+/**
+ * A function without function.yaml: every field at its default. The same object specFromManifest
+ * makes from an empty manifest, written out because most functions of a monorepo take this path.
+ */
+function defaultSpec(name: string, directory: string, runtime: Runtime, watchdog: Watchdog): FunctionSpec {
+  return {
+    name,
+    directory,
+    runtime,
+    watchdog,
+    env: {},
+    secrets: [],
+    scale: {},
+    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+    resources: {},
+    visibility: 'public',
+  };
+}
+
+function specFromManifest(
+  name: string,
+  directory: string,
+  runtime: Runtime,
+  watchdog: Watchdog,
+  manifest: FunctionManifest,
+  manifestPath: string,
+): FunctionSpec {
+  return {
+    name,
+    directory,
+    runtime,
+    watchdog: manifest.watchdog ?? watchdog,
+    manifestPath,
+    env: Object.fromEntries(Object.entries(manifest.env ?? {}).map(([key, value]) => [key, String(value)])),
+    secrets: manifest.secrets ?? [],
+    scale: manifest.scale ?? {},
+    ...(manifest.concurrency === undefined ? {} : { concurrency: manifest.concurrency }),
+    timeoutSeconds:
+      manifest.timeout === undefined
+        ? DEFAULT_TIMEOUT_SECONDS
+        : (parseDurationSeconds(String(manifest.timeout)) ?? DEFAULT_TIMEOUT_SECONDS),
+    resources: manifest.resources ?? {},
+    visibility: manifest.visibility ?? 'public',
+  };
 }

@@ -3,7 +3,7 @@ import { UserError } from '../util/errors.js';
 import { byCodeUnits } from '../util/compare.js';
 import type { EventInfo } from './event.js';
 import type { ChangedFile } from './git.js';
-import type { FunctionSpec, Plan, PlanMode, PlannedFunction } from './types.js';
+import type { FunctionAction, FunctionSpec, Plan, PlanMode, PlannedFunction } from './types.js';
 import type { Mode } from '../inputs.js';
 
 export interface PlanSettings {
@@ -165,19 +165,29 @@ export function makePlan(
     );
   }
 
+  // Object literals rather than spreads: this runs once per function of the repository.
   const planned: PlannedFunction[] = functions.map((spec) => {
     const isChanged = changed(spec);
-    const base = {
+    const entry = (action: FunctionAction, reason: string): PlannedFunction => ({
       name: spec.name,
       directory: spec.directory,
       spec,
       changed: isChanged,
       service: serviceFor(spec.name),
+      action,
+      reason,
+    });
+    if (mode === 'cleanup') return entry('delete', 'the pull request was closed');
+    if (mode === 'plan') return entry('skip', why ?? 'plan only');
+    if (!isChanged) return entry('skip', 'unchanged');
+    return {
+      name: spec.name,
+      directory: spec.directory,
+      spec,
+      changed: isChanged,
+      service: serviceFor(spec.name),
+      action: mode === 'preview' ? 'preview' : 'deploy',
     };
-    if (mode === 'cleanup') return { ...base, action: 'delete', reason: 'the pull request was closed' };
-    if (mode === 'plan') return { ...base, action: 'skip', reason: why ?? 'plan only' };
-    if (!isChanged) return { ...base, action: 'skip', reason: 'unchanged' };
-    return { ...base, action: mode === 'preview' ? 'preview' : 'deploy' };
   });
   for (const directory of deletedDirectories.sort()) {
     const name = context.previousNames?.get(directory) ?? path.posix.basename(directory);
