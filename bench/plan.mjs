@@ -5,7 +5,7 @@
 // Usage: node bench/plan.mjs [runs]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -18,7 +18,13 @@ const gitEnv = {
   GIT_COMMITTER_EMAIL: 'b@b',
 };
 
-function makeMonorepo(functions, filesPerFunction, changedFunctions, changedFilesPerFunction) {
+function makeMonorepo(
+  functions,
+  filesPerFunction,
+  changedFunctions,
+  changedFilesPerFunction,
+  manifests = false,
+) {
   const dir = mkdtempSync(path.join(tmpdir(), 'faas-bench-mono-'));
   const git = (...args) =>
     execFileSync('git', args, { cwd: dir, env: gitEnv, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
@@ -28,7 +34,14 @@ function makeMonorepo(functions, filesPerFunction, changedFunctions, changedFile
     mkdirSync(path.join(fn, 'lib'), { recursive: true });
     writeFileSync(path.join(fn, 'go.mod'), `module example.com/fn${f}\n\ngo 1.22\n`);
     writeFileSync(path.join(fn, 'main.go'), `package main\n\nfunc main() { println(${f}) }\n`);
-    for (let i = 2; i < filesPerFunction; i++)
+    const own = manifests ? 3 : 2;
+    if (manifests) {
+      writeFileSync(
+        path.join(fn, 'function.yaml'),
+        `name: fn-${f}\nruntime: go\nenv: { GREETING: hi }\nscale: { min: 0, max: 5 }\ntimeout: 30s\n`,
+      );
+    }
+    for (let i = own; i < filesPerFunction; i++)
       writeFileSync(path.join(fn, 'lib', `file-${i}.go`), `package lib // ${f}/${i}\n`);
   }
   git('add', '-A');
@@ -56,6 +69,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 function measure(repo, runs) {
   const samples = { diff: [], node: [], plan: [] };
+  const load = loadavg()[0];
   let planned;
   for (let i = 0; i < runs + 2; i++) {
     const diff = time('git', ['diff', '--name-only', repo.base, repo.head], repo.dir);
@@ -77,6 +91,7 @@ function measure(repo, runs) {
     plan: median(samples.plan),
     functions: planned.functions.length,
     changed: planned.functions.filter((fn) => fn.changed).length,
+    load: Math.max(load, loadavg()[0]),
   };
 }
 
@@ -86,6 +101,10 @@ export async function planBenchmark(runs = 9) {
     { label: '100 functions × 20 files, 1 function changed (1 file)', args: [100, 20, 1, 1] },
     { label: '1,000 functions × 20 files, 10 functions changed (10 files)', args: [1000, 20, 10, 1] },
     { label: '1,000 functions × 20 files, 100 functions changed (1,000 files)', args: [1000, 20, 100, 10] },
+    {
+      label: '1,000 functions × 20 files with function.yaml, 1 function changed (1 file)',
+      args: [1000, 20, 1, 1, true],
+    },
   ];
   const rows = [];
   for (const c of cases) {
@@ -103,13 +122,13 @@ export function planMarkdown(result) {
   return [
     '## Plan on a large monorepo',
     '',
-    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups.`,
+    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the three commands taking turns; load is the 1-minute load average around the row.`,
     '',
-    '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) | load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.rows.map(
       (r) =>
-        `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} |`,
+        `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} | ${r.load.toFixed(2)} |`,
     ),
   ].join('\n');
 }
