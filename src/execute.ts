@@ -159,7 +159,12 @@ export async function executePlan(
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
-      outcomes.set(fn.name, { ...failed(fn, error), image: built.image, digest: built.digest });
+      outcomes.set(fn.name, {
+        ...failed(fn, error),
+        image: built.image,
+        digest: built.digest,
+        buildSkipped: built.status === 'skipped',
+      });
       return;
     }
     outcomes.set(fn.name, deployedOutcome(fn, built, result));

@@ -49,7 +49,7 @@ interface Outcome {
   digest?: string;
   url?: string;
   reason?: string;
-  buildSkipped?: boolean;
+  built?: boolean;
 }
 
 type KService = {
@@ -293,10 +293,10 @@ describe.each(['kaniko', 'tekton'] as const)(
         mainSha,
         'refs/heads/main',
       );
-      expect(list.map((fn) => [fn.name, fn.action, fn.status, fn.buildSkipped])).toEqual([
-        [go, 'deploy', 'ready', false],
-        [node, 'deploy', 'ready', false],
-        [python, 'deploy', 'ready', false],
+      expect(list.map((fn) => [fn.name, fn.action, fn.status, fn.built])).toEqual([
+        [go, 'deploy', 'ready', true],
+        [node, 'deploy', 'ready', true],
+        [python, 'deploy', 'ready', true],
       ]);
       const urls = JSON.parse(result.outputs['urls'] ?? '{}') as Record<string, string>;
       for (const fn of all) {
@@ -330,7 +330,7 @@ describe.each(['kaniko', 'tekton'] as const)(
         [preview(node), 'preview', 'ready'],
         [preview(python), 'skip', 'skipped'],
       ]);
-      expect(fns.get(node)?.buildSkipped).toBe(false);
+      expect(fns.get(node)?.built).toBe(true);
       previewImages.set(node, fns.get(node)?.image ?? '');
       await expectService(preview(node), node, previewImages.get(node) ?? '', featureSha, pr);
       expect(await service(preview(go))).toBeUndefined();
@@ -364,9 +364,9 @@ describe.each(['kaniko', 'tekton'] as const)(
         [preview(python), 'preview', 'ready'],
       ]);
       // Node's content did not change since the last run: same image, no build.
-      expect(fns.get(node)?.buildSkipped).toBe(true);
+      expect(fns.get(node)?.built).toBe(false);
       expect(fns.get(node)?.image).toBe(previewImages.get(node));
-      expect(fns.get(python)?.buildSkipped).toBe(false);
+      expect(fns.get(python)?.built).toBe(true);
       previewImages.set(python, fns.get(python)?.image ?? '');
       await expectService(preview(python), python, previewImages.get(python) ?? '', featureSha, pr);
 
@@ -429,7 +429,7 @@ describe.each(['kaniko', 'tekton'] as const)(
         [python, 'deploy', 'ready'],
       ]);
       for (const fn of [node, python]) {
-        expect(fns.get(fn)?.buildSkipped, `${fn} rebuilt`).toBe(true);
+        expect(fns.get(fn)?.built, `${fn} rebuilt`).toBe(false);
         expect(fns.get(fn)?.image).toBe(previewImages.get(fn));
         await expectService(fn, fn, previewImages.get(fn) ?? '', mergeSha);
       }
@@ -444,10 +444,10 @@ describe.each(['kaniko', 'tekton'] as const)(
         mergeSha,
         'refs/heads/main',
       );
-      expect(list.map((fn) => [fn.name, fn.action, fn.status, fn.buildSkipped])).toEqual([
-        [go, 'deploy', 'ready', true],
-        [node, 'deploy', 'ready', true],
-        [python, 'deploy', 'ready', true],
+      expect(list.map((fn) => [fn.name, fn.action, fn.status, fn.built])).toEqual([
+        [go, 'deploy', 'ready', false],
+        [node, 'deploy', 'ready', false],
+        [python, 'deploy', 'ready', false],
       ]);
       await expectCurl(result.summary, go, 'hello');
       await expectCurl(result.summary, python, 'python v2: 1 word(s)\n');
@@ -468,8 +468,8 @@ describe.each(['kaniko', 'tekton'] as const)(
         [python, 'deploy', 'ready'],
       ]);
       // Node and Python are back to the content of the first push: their first images, not rebuilt.
-      expect(fns.get(node)?.buildSkipped).toBe(true);
-      expect(fns.get(python)?.buildSkipped).toBe(true);
+      expect(fns.get(node)?.built).toBe(false);
+      expect(fns.get(python)?.built).toBe(false);
       expect(fns.get(node)?.image).not.toBe(previewImages.get(node));
       for (const fn of all) await expectService(fn, fn, fns.get(fn)?.image ?? '', forced);
       await expectCurl(result.summary, node, 'Hello, hello! (node v1)\n');

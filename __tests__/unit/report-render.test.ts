@@ -291,6 +291,22 @@ describe('outputs and summary', () => {
     });
     expect(values['comment-id']).toBe('');
     expect(outputValues(collectOutputs(plan, outcomes, 42))['comment-id']).toBe('42');
+    // `built` says whether this run built the image or reused one of the same content.
+    for (const [buildSkipped, built] of [
+      [false, true],
+      [true, false],
+    ] as const) {
+      const again = outputValues(
+        collectOutputs(
+          plan,
+          outcomes.map((o) => (o.image ? { ...o, buildSkipped } : o)),
+        ),
+      );
+      const [first, second] = JSON.parse(again.functions) as Record<string, unknown>[];
+      expect(Object.keys(first ?? {}).at(-1)).toBe('built');
+      expect(first?.['built']).toBe(built);
+      expect(second).not.toHaveProperty('built');
+    }
     expect(JSON.parse(values.changed)).toEqual(['a']);
   });
 

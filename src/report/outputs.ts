@@ -27,11 +27,15 @@ export interface FunctionOutcome {
   logTail?: string;
 }
 
-/** The fields of one element of the `functions` output, in DESIGN.md §7 order. */
+/**
+ * The fields of one element of the `functions` output, in DESIGN.md §7 order, plus `built`: true
+ * when this run built the image, false when the image of that content was already in the registry
+ * (only for functions that have an image).
+ */
 export type FunctionOutput = Pick<
   FunctionOutcome,
   'name' | 'service' | 'action' | 'status' | 'image' | 'digest' | 'url' | 'revision' | 'reason'
->;
+> & { built?: boolean };
 
 export interface ActionOutputs {
   functions: FunctionOutput[];
@@ -75,6 +79,7 @@ function toOutput(outcome: FunctionOutcome): FunctionOutput {
     ...(url !== undefined ? { url } : {}),
     ...(revision !== undefined ? { revision } : {}),
     ...(reason !== undefined ? { reason } : {}),
+    ...(image !== undefined && outcome.buildSkipped !== undefined ? { built: !outcome.buildSkipped } : {}),
   };
 }
 
