@@ -219,9 +219,17 @@ start_standin() {
   echo "$before" >"$state/$name.wait"
   local extra=()
   if [ "$name" = knative-serving-standin ]; then
-    # Its ingress (a free port unless FAAS_KNATIVE_INGRESS_PORT is set) writes its address here.
+    # Its ingress writes its address here. The port: FAAS_KNATIVE_INGRESS_PORT, else the previous
+    # run's (a restart keeps INGRESS_ADDRESS for tests that already read it) if still free, else any.
+    local prev=''
+    [ -s "$state/knative-ingress.address" ] && prev="$(sed 's/.*://' "$state/knative-ingress.address")"
     rm -f "$state/knative-ingress.address"
-    extra=(--ingress-port "${FAAS_KNATIVE_INGRESS_PORT:-0}" --ingress-address-file "$state/knative-ingress.address")
+    if [ -n "${FAAS_KNATIVE_INGRESS_PORT:-}" ]; then
+      extra=(--ingress-port "$FAAS_KNATIVE_INGRESS_PORT")
+    else
+      extra=(--ingress-port "${prev:-0}" --ingress-port-fallback)
+    fi
+    extra+=(--ingress-address-file "$state/knative-ingress.address")
   fi
   start "$name" "$src" node "$src" --kubeconfig "$admin_kubeconfig" "${extra[@]}"
   echo "$hash" >"$state/$name.hash"
@@ -299,7 +307,6 @@ down() {
   mkdir -p "$state"
   rm -f "$env_file"
   for ((i = ${#standins[@]} - 1; i >= 0; i--)); do stop "${standins[$i]}"; done
-  rm -f "$state/knative-ingress.address"
   remove_revision_containers
   # It stops listening at once but often lingers ~10 s closing storage; nothing is lost by killing
   # it then (every write is in etcd, which is stopped gracefully after it).

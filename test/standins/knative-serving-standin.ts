@@ -15,7 +15,10 @@
 // is gone), and all of them on SIGTERM.
 //
 //   node test/standins/knative-serving-standin.ts --kubeconfig <admin kubeconfig>
-//        [--ingress-port <port, 0 = any>] [--ingress-address-file <file to write 127.0.0.1:<port> to>]
+//        [--ingress-port <port, 0 = any> [--ingress-port-fallback]]
+//        [--ingress-address-file <file to write 127.0.0.1:<port> to>]
+// --ingress-port-fallback: the port is a preference (the one of the previous run, so that a restart
+// keeps INGRESS_ADDRESS); when it is taken, any free port.
 import fs from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -58,6 +61,7 @@ import {
   KeyedQueue,
   KubeApiError,
   KubeRest,
+  errorText,
   listAndWatch,
   resourcePath,
   type KubeObject,
@@ -518,11 +522,16 @@ async function main(): Promise<void> {
   }
   const removed = await plane.runner.sweep();
   if (removed > 0) log(`data plane: removed ${removed} container(s) left by an earlier run`);
-  const ingress = await startIngress({
+  const ingressOptions = {
     port: Number(argValue('--ingress-port') ?? '0'),
     routes: () => routeTable([...plane.services.values()]),
-    backend: (ns, revision) => plane.runner.backend(ns, revision),
+    backend: (ns: string, revision: string) => plane.runner.backend(ns, revision),
     log,
+  };
+  const ingress = await startIngress(ingressOptions).catch((err: unknown) => {
+    if (!process.argv.includes('--ingress-port-fallback') || ingressOptions.port === 0) throw err;
+    log(`ingress: port ${ingressOptions.port} not available (${errorText(err)}); taking any free port`);
+    return startIngress({ ...ingressOptions, port: 0 });
   });
   handles.ingress = ingress;
   const addressFile = argValue('--ingress-address-file');
