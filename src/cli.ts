@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +10,7 @@ import { packagePlan } from './package/index.js';
 import { resolveBaseImages } from './package/base-images.js';
 import { renderService } from './deploy/render-service.js';
 import { describeError } from './util/errors.js';
-import { processRunner } from './util/exec.js';
+import { processRunner, type CommandRunner } from './util/exec.js';
 import type { Plan, PlannedFunction } from './plan/types.js';
 
 export const USAGE = `Usage: faas-deploy plan [options]
@@ -77,6 +78,33 @@ function parseCommandLine(argv: readonly string[]) {
   return { help: false as const, values };
 }
 
+/**
+ * Runs a command to completion before returning, with an argument array and never a shell, like
+ * processRunner. The CLI runs its git commands one after another with nothing to do meanwhile, and
+ * a synchronous child needs none of the sockets and streams an asynchronous one sets up: on `plan`
+ * in a large monorepo those cost more than git itself (issue #4). Live output and cancelling need
+ * the asynchronous runner.
+ */
+export const blockingRunner: CommandRunner = {
+  run(command, args, options = {}) {
+    if (options.onOutput || options.signal) return processRunner.run(command, args, options);
+    const result = spawnSync(command, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      shell: false,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      maxBuffer: Number.POSITIVE_INFINITY,
+      ...(options.input === undefined ? {} : { input: options.input }),
+    });
+    if (result.error) return Promise.reject(result.error);
+    return Promise.resolve({
+      exitCode: result.status ?? (result.signal ? 128 : 1),
+      stdout: result.stdout.toString('utf8'),
+      stderr: result.stderr.toString('utf8'),
+    });
+  },
+};
+
 /** The plan as the CLI's --json prints it (DESIGN.md §9). */
 export function planJson(plan: Plan, images: ReadonlyMap<string, string>): unknown {
   return {
@@ -126,7 +154,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       settings: { mode: 'auto', functionsDir, deployAllOn: [], deployBranches: [], functions: undefined },
       defaultWatchdog: 'classic',
       event,
-      runner: processRunner,
+      runner: blockingRunner,
       ...(revisions ? { revisions } : {}),
       planAll: !revisions && event.name === '',
     });

@@ -54,31 +54,8 @@ function removedDirectories(
 
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: ManifestProblem[] };
 
-/**
- * The CLI's --base/--head: the commits they name and the files that differ between them. Both git
- * commands start at once, before discovery, so that they run while the functions directory is read.
- */
-function compareRevisions(git: Git, revisions: { base: string; head: string }) {
-  const resolved = git.resolveAll([revisions.base, revisions.head]);
-  const files = git.diff(`${revisions.base}^{commit}`, `${revisions.head}^{commit}`);
-  // Awaited later, or not at all when discovery fails; a bad revision must not go unhandled.
-  files.catch(() => undefined);
-  return async () => {
-    const commits = await resolved;
-    if (!commits) {
-      const missing = (await git.resolve(revisions.base)) ? revisions.head : revisions.base;
-      throw new Error(`Revision "${missing}" is not a commit in ${git.cwd}.`);
-    }
-    const [base = '', head = ''] = commits;
-    return { base, head, files: await files };
-  };
-}
-
 /** Discovers the functions, detects what changed and decides what to do with each. */
 export async function planRepository(request: PlanRequest): Promise<PlanResult> {
-  const git = new Git(request.runner, request.repoRoot);
-  const revisions =
-    request.revisions && !request.planAll ? compareRevisions(git, request.revisions) : undefined;
   const directories = scanFunctionsDir(request.repoRoot, request.settings.functionsDir);
   const discovered = buildFunctionSpecs(
     directories,
@@ -87,11 +64,20 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
   );
   if (discovered.problems.length > 0) return { ok: false, problems: discovered.problems };
 
+  const git = new Git(request.runner, request.repoRoot);
   if (request.planAll) {
     return { ok: true, plan: makePlan(request.settings, request.event, discovered.functions, 'all') };
   }
-  if (revisions) {
-    const { base, head, files } = await revisions();
+  if (request.revisions) {
+    const resolved = await git.resolveAll([request.revisions.base, request.revisions.head]);
+    if (!resolved) {
+      const missing = (await git.resolve(request.revisions.base))
+        ? request.revisions.head
+        : request.revisions.base;
+      throw new Error(`Revision "${missing}" is not a commit in ${request.repoRoot}.`);
+    }
+    const [base = '', head = ''] = resolved;
+    const files = await git.diff(base, head);
     const names = await previousNames(
       git,
       base,
