@@ -206,6 +206,10 @@ describe.each(['kaniko', 'tekton'] as const)(
         .join('\n');
       expect(log).not.toContain(need('REGISTRY_AUTH_PASSWORD'));
       const list = outcomes(result);
+      // Every image built in this run was built by the builder under test, and only by it.
+      for (const fn of list.filter((o) => o.built === true))
+        expect(result.stdout).toContain(`::group::${builder}: ${fn.name} → `);
+      expect(result.stdout).not.toContain(`::group::${builder === 'kaniko' ? 'tekton' : 'kaniko'}: `);
       return { result, list, fns: byName(list) };
     }
 
