@@ -97,4 +97,4 @@ ${Hi}
 `);for(let d of l.notes)n.stdout(`  note: ${d}
 `);i.out&&n.stdout(`Wrote Dockerfile and service.yaml per function to ${i.out}
 `)}return 0}catch(r){return n.stderr(`faas-deploy: ${Be(r)}
-`),1}}process.exitCode=await Qi(process.argv.slice(2),{stdout:e=>process.stdout.write(e),stderr:e=>process.stderr.write(e)});
+`),1}}process.stdout.on("error",e=>{if(e.code!=="EPIPE")throw e;process.exit(typeof process.exitCode=="number"?process.exitCode:0)});process.exitCode=await Qi(process.argv.slice(2),{stdout:e=>process.stdout.write(e),stderr:e=>process.stderr.write(e)});

@@ -64,6 +64,24 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     expect(service.spec.template.spec.containers[0]?.image).toMatch(/^ghcr\.io\/octo-org\/echo:ctx-/);
   });
 
+  it('stops quietly, exit 0, when its reader closes the pipe early (| head)', async () => {
+    repo = makeRepo();
+    const files: Record<string, string> = {};
+    // More JSON than a pipe buffers (64 KiB), so the CLI is still writing when head exits.
+    for (let i = 0; i < 400; i++) Object.assign(files, goFunction(`fn-${String(i).padStart(3, '0')}`));
+    repo.commit('many functions', files);
+    const { stdout, stderr } = await run('bash', [
+      '-c',
+      '"$0" "$1" plan --repo "$2" --json 2>"$2/.stderr" | head -c 100 >/dev/null; echo "${PIPESTATUS[0]}"',
+      process.execPath,
+      cli,
+      repo.dir,
+    ]);
+    expect(stderr).toBe('');
+    expect(readFileSync(path.join(repo.dir, '.stderr'), 'utf8')).toBe('');
+    expect(stdout.trim()).toBe('0');
+  });
+
   it('exits 2 with the usage on an unknown flag', async () => {
     const result = await faas(['plan', '--repo', 'examples', '--frobnicate']);
     expect(result.code).toBe(2);
