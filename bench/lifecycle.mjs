@@ -66,7 +66,7 @@ export async function lifecycleBenchmark(runs = 3) {
   // The same harness the end-to-end suite uses (TypeScript run directly by Node 24).
   const { startGitHubServer } = await import('../test/github/openapi-server.ts');
   const { pullRequestEvent, pushEvent } = await import('../test/github/events.ts');
-  const { runAction } = await import('../test/support/action-runner.ts');
+  const { runAction, workflowRunEnv } = await import('../test/support/action-runner.ts');
   const { makeRepo } = await import('../test/support/git-repo.ts');
 
   const id = randomBytes(3).toString('hex');
@@ -118,16 +118,7 @@ export async function lifecycleBenchmark(runs = 3) {
       eventName,
       payload,
       inputs,
-      env: {
-        DOCKER_HOST: env.DOCKER_HOST,
-        GITHUB_API_URL: github.url,
-        GITHUB_SERVER_URL: 'https://github.com',
-        GITHUB_REPOSITORY: 'octo-org/functions',
-        GITHUB_RUN_ID: String(++runId),
-        GITHUB_RUN_ATTEMPT: '1',
-        GITHUB_SHA: sha,
-        GITHUB_REF: ref,
-      },
+      env: workflowRunEnv({ apiUrl: github.url, runId: ++runId, sha, ref, dockerHost: env.DOCKER_HOST }),
     });
     const exited = performance.now();
     if (result.code !== 0) throw new Error(`the action failed:\n${result.stdout.slice(-3000)}`);

@@ -19,7 +19,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, V1ObjectMeta, V1Secret } from 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pullRequestEvent, pushEvent, workflowDispatchEvent } from '../../test/github/events.ts';
 import { startGitHubServer, type GitHubServer } from '../../test/github/openapi-server.ts';
-import { runAction, type ActionRun } from '../../test/support/action-runner.ts';
+import { runAction, workflowRunEnv, type ActionRun } from '../../test/support/action-runner.ts';
 import { makeRepo, type TestRepo } from '../../test/support/git-repo.ts';
 
 const execFileAsync = promisify(execFile);
@@ -187,16 +187,13 @@ describe.each(['kaniko', 'tekton'] as const)(
         eventName,
         payload,
         inputs,
-        env: {
-          DOCKER_HOST: need('DOCKER_HOST'),
-          GITHUB_API_URL: github.url,
-          GITHUB_SERVER_URL: 'https://github.com',
-          GITHUB_REPOSITORY: 'octo-org/functions',
-          GITHUB_RUN_ID: String(++runId),
-          GITHUB_RUN_ATTEMPT: '1',
-          GITHUB_SHA: sha,
-          GITHUB_REF: ref,
-        },
+        env: workflowRunEnv({
+          apiUrl: github.url,
+          runId: ++runId,
+          sha,
+          ref,
+          dockerHost: need('DOCKER_HOST'),
+        }),
       });
       expect(result.code, `${result.stdout.slice(-4000)}\n${result.stderr.slice(-2000)}`).toBe(0);
       // The password reaches the log only in the ::add-mask:: command that hides it.

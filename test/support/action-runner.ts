@@ -67,3 +67,27 @@ export async function runAction(opts: {
     summary: readFileSync(files.summary, 'utf8'),
   };
 }
+
+/**
+ * The variables GitHub sets for one workflow run of octo-org/functions (the repository the local
+ * GitHub server serves): its API at `apiUrl`, run `runId` (later runs have larger ids), the event's
+ * commit and ref.
+ */
+export function workflowRunEnv(o: {
+  apiUrl: string;
+  runId: number;
+  sha: string;
+  ref: string;
+  dockerHost: string;
+}): Record<string, string> {
+  return {
+    DOCKER_HOST: o.dockerHost,
+    GITHUB_API_URL: o.apiUrl,
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'octo-org/functions',
+    GITHUB_RUN_ID: String(o.runId),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_SHA: o.sha,
+    GITHUB_REF: o.ref,
+  };
+}
