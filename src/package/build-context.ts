@@ -1,15 +1,5 @@
-import {
-  chmod,
-  lstat,
-  lutimes,
-  mkdir,
-  readdir,
-  readFile,
-  readlink,
-  symlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmod, lutimes, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
 
@@ -39,15 +29,15 @@ export function comparePaths(a: { path: string }, b: { path: string }): number {
 }
 
 /** The matcher for a directory's .dockerignore (Docker's rules, case-sensitive), or undefined. */
-async function readDockerignore(
+function readDockerignore(
   directory: string,
-): Promise<{ ignores: (p: string) => boolean; hasExceptions: boolean } | undefined> {
+): { ignores: (p: string) => boolean; hasExceptions: boolean } | undefined {
   const file = path.join(directory, '.dockerignore');
   let text: string;
   try {
     // A symlinked .dockerignore is not followed either: it could point anywhere.
-    if (!(await lstat(file)).isFile()) return undefined;
-    text = await readFile(file, 'utf8');
+    if (!lstatSync(file).isFile()) return undefined;
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -66,15 +56,25 @@ async function readDockerignore(
  * symlinks (recorded as links, never followed, so nothing outside the directory gets in) and
  * directories. The directory's .dockerignore applies with Docker's rules, as `docker build` would
  * apply it with the directory as its context; `.git` directories are always left out.
+ *
+ * The reads are synchronous: a function directory is many small files, and one synchronous lstat
+ * or read costs a fraction of a round trip through libuv's thread pool (an asynchronous readFile
+ * alone is four). Every caller (the CLI's plan, the action's build stage) awaits packaging with
+ * nothing else to do meanwhile, so blocking the event loop for it costs nothing. The signature
+ * stays asynchronous so that this can change without touching them.
  */
 export async function readBuildContext(
   directory: string,
   options: ReadContextOptions = {},
 ): Promise<ContextEntry[]> {
-  const ignore = await readDockerignore(directory);
+  return Promise.resolve(readBuildContextSync(directory, options));
+}
+
+function readBuildContextSync(directory: string, options: ReadContextOptions): ContextEntry[] {
+  const ignore = readDockerignore(directory);
   const entries: ContextEntry[] = [];
-  async function walk(relative: string): Promise<void> {
-    const children = await readdir(path.join(directory, relative), { withFileTypes: true });
+  function walk(relative: string): void {
+    const children = readdirSync(path.join(directory, relative), { withFileTypes: true });
     for (const child of children) {
       const rel = relative === '' ? child.name : `${relative}/${child.name}`;
       const full = path.join(directory, rel);
@@ -86,7 +86,7 @@ export async function readBuildContext(
         // An ignored directory is still walked when a "!" pattern could bring back a file in it.
         if (ignored && !ignore?.hasExceptions) continue;
         if (!ignored) entries.push({ path: rel, kind: 'dir', executable: false, data: Buffer.alloc(0) });
-        await walk(rel);
+        walk(rel);
         continue;
       }
       if (ignored) continue;
@@ -95,21 +95,21 @@ export async function readBuildContext(
           path: rel,
           kind: 'symlink',
           executable: false,
-          data: Buffer.from(await readlink(full)),
+          data: Buffer.from(readlinkSync(full)),
         });
       } else if (child.isFile()) {
-        const stat = await lstat(full);
+        const stat = lstatSync(full);
         entries.push({
           path: rel,
           kind: 'file',
           executable: (stat.mode & 0o111) !== 0,
-          data: await readFile(full),
+          data: readFileSync(full),
         });
       }
       // Sockets, FIFOs and devices have no place in an image: left out, as docker leaves them.
     }
   }
-  await walk('');
+  walk('');
   return entries.sort(comparePaths);
 }
 

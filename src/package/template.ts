@@ -31,7 +31,15 @@ export interface Template {
  * templates/ ships at the root of the action's repository, beside dist/. The code runs from
  * dist/, dist/chunks/ or (tests) src/package/, so look upwards for it.
  */
+let foundRoot: string | undefined;
+
 export function templatesRoot(): string {
+  if (foundRoot !== undefined) return foundRoot;
+  foundRoot = findTemplatesRoot();
+  return foundRoot;
+}
+
+function findTemplatesRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 4; depth++) {
     const candidate = path.join(dir, 'templates');
@@ -54,28 +62,29 @@ async function readTemplateFiles(directory: string): Promise<TemplateFile[]> {
   const files: TemplateFile[] = [];
   async function walk(relative: string): Promise<void> {
     const children = await readdir(path.join(directory, relative), { withFileTypes: true });
-    for (const child of children) {
-      const rel = relative === '' ? child.name : `${relative}/${child.name}`;
-      if (child.isDirectory()) {
-        await walk(rel);
-      } else if (child.isFile() && rel !== 'Dockerfile') {
-        const full = path.join(directory, rel);
-        const stat = await lstat(full);
-        files.push({ path: rel, executable: (stat.mode & 0o111) !== 0, data: await readFile(full) });
-      }
-    }
+    await Promise.all(
+      children.map(async (child) => {
+        const rel = relative === '' ? child.name : `${relative}/${child.name}`;
+        if (child.isDirectory()) {
+          await walk(rel);
+        } else if (child.isFile() && rel !== 'Dockerfile') {
+          const full = path.join(directory, rel);
+          const [stat, data] = await Promise.all([lstat(full), readFile(full)]);
+          files.push({ path: rel, executable: (stat.mode & 0o111) !== 0, data });
+        }
+      }),
+    );
   }
   await walk('');
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-export async function loadTemplate(
+async function readTemplate(
   runtime: Exclude<Runtime, 'dockerfile'>,
   watchdog: Watchdog,
-  root = templatesRoot(),
+  name: string,
+  directory: string,
 ): Promise<Template> {
-  const name = templateName(runtime, watchdog);
-  const directory = path.join(root, name);
   let text: string;
   try {
     text = await readFile(path.join(directory, 'Dockerfile'), 'utf8');
@@ -89,6 +98,33 @@ export async function loadTemplate(
     throw error;
   }
   return { name, text, files: await readTemplateFiles(directory) };
+}
+
+/**
+ * Templates loaded in this process, by template directory (which names the runtime and watchdog):
+ * templates/ ships with the action and does not change while it runs, so packaging a hundred
+ * functions reads each template once. A failed load is not kept, so it is retried.
+ */
+const loaded = new Map<string, Promise<Template>>();
+
+/**
+ * The template of a runtime and watchdog, read once per process. Callers share the returned object
+ * (and its files' buffers) and must not modify it.
+ */
+export function loadTemplate(
+  runtime: Exclude<Runtime, 'dockerfile'>,
+  watchdog: Watchdog,
+  root = templatesRoot(),
+): Promise<Template> {
+  const name = templateName(runtime, watchdog);
+  const directory = path.resolve(root, name);
+  let template = loaded.get(directory);
+  if (template === undefined) {
+    template = readTemplate(runtime, watchdog, name, directory);
+    loaded.set(directory, template);
+    template.catch(() => loaded.delete(directory));
+  }
+  return template;
 }
 
 export type TemplateValues = Readonly<Record<string, string | boolean>>;
