@@ -10,7 +10,6 @@ import { build } from 'esbuild';
 import { isBuiltin } from 'node:module';
 import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { SCHEMA_OPTIONS } from '../src/plan/schema-validator.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dist = path.join(root, 'dist');
@@ -21,6 +20,9 @@ const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 // function.schema.json compiled once, here, with the options src/plan/schema-validator.ts uses at
 // run time in the tests; the bundles get this code in place of that module (and no Ajv).
 const schema = JSON.parse(await readFile(path.join(root, 'schemas', 'function.schema.json'), 'utf8'));
+const SCHEMA_OPTIONS = JSON.parse(
+  await readFile(path.join(root, 'src', 'plan', 'schema-options.json'), 'utf8'),
+);
 const ajv = new Ajv({ ...SCHEMA_OPTIONS, code: { source: true, esm: true } });
 const validatorSource = `${standaloneCode.default(ajv, ajv.compile(schema))}
 export function validateManifestSchema(data) { return validate(data) ? [] : [...(validate.errors ?? [])]; }
