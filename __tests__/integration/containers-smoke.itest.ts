@@ -4,10 +4,10 @@
 import { execFile, type ExecFileOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../test/support/net.ts';
 
 const env = inject('testEnv');
 
@@ -77,20 +77,6 @@ async function docker(args: string[], opts: { input?: string; allowFail?: boolea
     throw new Error(`docker ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
   }
   return r;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 async function sleep(ms: number): Promise<void> {
