@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { ContextEntry } from './build-context.js';
+import { createSha256 } from './sha256.js';
 
 /**
  * The image tag for a build: a hash of the build context (relative paths, entry kinds, executable
@@ -12,7 +12,7 @@ export function contentTag(
   dockerfile: string,
   templateVersion: string,
 ): string {
-  const hash = createHash('sha256');
+  const hash = createSha256();
   const field = (value: string | Buffer): void => {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     hash.update(`${bytes.length}:`);
@@ -27,5 +27,5 @@ export function contentTag(
     field(entry.kind === 'dir' ? 'd' : entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f');
     field(entry.data);
   }
-  return `ctx-${hash.digest('hex').slice(0, 32)}`;
+  return `ctx-${hash.digest().slice(0, 32)}`;
 }

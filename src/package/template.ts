@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Runtime, Watchdog } from '../plan/types.js';
@@ -58,36 +57,37 @@ export function templatePath(runtime: Exclude<Runtime, 'dockerfile'>, watchdog: 
   return path.join(templateName(runtime, watchdog), 'Dockerfile');
 }
 
-async function readTemplateFiles(directory: string): Promise<TemplateFile[]> {
+/**
+ * The files beside a template's Dockerfile, sorted by path. Synchronous: a template is a handful of
+ * small files read once per process, and a round of the thread pool per file costs more than the
+ * reads (a third of packaging one function in `faas-deploy plan`, issue #4).
+ */
+function readTemplateFiles(directory: string): TemplateFile[] {
   const files: TemplateFile[] = [];
-  async function walk(relative: string): Promise<void> {
-    const children = await readdir(path.join(directory, relative), { withFileTypes: true });
-    await Promise.all(
-      children.map(async (child) => {
-        const rel = relative === '' ? child.name : `${relative}/${child.name}`;
-        if (child.isDirectory()) {
-          await walk(rel);
-        } else if (child.isFile() && rel !== 'Dockerfile') {
-          const full = path.join(directory, rel);
-          const [stat, data] = await Promise.all([lstat(full), readFile(full)]);
-          files.push({ path: rel, executable: (stat.mode & 0o111) !== 0, data });
-        }
-      }),
-    );
-  }
-  await walk('');
+  const walk = (relative: string): void => {
+    for (const child of readdirSync(path.join(directory, relative), { withFileTypes: true })) {
+      const rel = relative === '' ? child.name : `${relative}/${child.name}`;
+      if (child.isDirectory()) {
+        walk(rel);
+      } else if (child.isFile() && rel !== 'Dockerfile') {
+        const full = path.join(directory, rel);
+        files.push({ path: rel, executable: (lstatSync(full).mode & 0o111) !== 0, data: readFileSync(full) });
+      }
+    }
+  };
+  walk('');
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-async function readTemplate(
+function readTemplate(
   runtime: Exclude<Runtime, 'dockerfile'>,
   watchdog: Watchdog,
   name: string,
   directory: string,
-): Promise<Template> {
+): Template {
   let text: string;
   try {
-    text = await readFile(path.join(directory, 'Dockerfile'), 'utf8');
+    text = readFileSync(path.join(directory, 'Dockerfile'), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
@@ -97,7 +97,7 @@ async function readTemplate(
     }
     throw error;
   }
-  return { name, text, files: await readTemplateFiles(directory) };
+  return { name, text, files: readTemplateFiles(directory) };
 }
 
 /**
@@ -105,7 +105,7 @@ async function readTemplate(
  * templates/ ships with the action and does not change while it runs, so packaging a hundred
  * functions reads each template once. A failed load is not kept, so it is retried.
  */
-const loaded = new Map<string, Promise<Template>>();
+const loaded = new Map<string, Template>();
 
 /**
  * The template of a runtime and watchdog, read once per process. Callers share the returned object
@@ -120,11 +120,14 @@ export function loadTemplate(
   const directory = path.resolve(root, name);
   let template = loaded.get(directory);
   if (template === undefined) {
-    template = readTemplate(runtime, watchdog, name, directory);
+    try {
+      template = readTemplate(runtime, watchdog, name, directory);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     loaded.set(directory, template);
-    template.catch(() => loaded.delete(directory));
   }
-  return template;
+  return Promise.resolve(template);
 }
 
 export type TemplateValues = Readonly<Record<string, string | boolean>>;

@@ -108,30 +108,46 @@ export class Git {
    * safe. The revisions may be names as a user typed them: none can be taken for an option.
    */
   async diff(base: string, head: string): Promise<ChangedFile[]> {
-    const out =
-      (await this.git([
-        'diff',
-        '--name-status',
-        '-z',
-        '--find-renames',
-        '--no-ext-diff',
-        '--end-of-options',
-        base,
-        head,
-        '--',
-      ])) ?? '';
-    const fields = out.split('\0');
-    const files: ChangedFile[] = [];
-    for (let i = 0; i < fields.length - 1;) {
-      const code = fields[i++] ?? '';
-      const status = code.charAt(0) as ChangeStatus;
-      if (status === 'R' || status === 'C') {
-        const oldPath = fields[i++] ?? '';
-        files.push({ status, oldPath, path: fields[i++] ?? '' });
-      } else {
-        files.push({ status, path: fields[i++] ?? '' });
-      }
-    }
-    return files;
+    return parseNameStatus((await this.git(diffArgs(base, head))) ?? '');
   }
+
+  /**
+   * As diff, for two revisions that must both be commits; undefined when either is not one (or git
+   * fails otherwise), so a caller can find out which with resolve.
+   */
+  async diffCommits(base: string, head: string): Promise<ChangedFile[] | undefined> {
+    const out = await this.git(diffArgs(`${base}^{commit}`, `${head}^{commit}`), true);
+    return out === undefined ? undefined : parseNameStatus(out);
+  }
+}
+
+function diffArgs(base: string, head: string): string[] {
+  return [
+    'diff',
+    '--name-status',
+    '-z',
+    '--find-renames',
+    '--no-ext-diff',
+    '--end-of-options',
+    base,
+    head,
+    '--',
+  ];
+}
+
+/** `git diff --name-status -z` output as changed files. */
+function parseNameStatus(out: string): ChangedFile[] {
+  const fields = out.split('\0');
+  const files: ChangedFile[] = [];
+  for (let i = 0; i < fields.length - 1;) {
+    const code = fields[i++] ?? '';
+    const status = code.charAt(0) as ChangeStatus;
+    if (status === 'R' || status === 'C') {
+      const oldPath = fields[i++] ?? '';
+      files.push({ status, oldPath, path: fields[i++] ?? '' });
+    } else {
+      files.push({ status, path: fields[i++] ?? '' });
+    }
+  }
+  return files;
 }

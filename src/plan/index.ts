@@ -52,6 +52,33 @@ function removedDirectories(
   return [...touchedDirectories(files, functionsDir, []).directories].filter((dir) => !present.has(dir));
 }
 
+/** A full object id: the form the action's events give and a script is likely to pass. */
+const FULL_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * The files that differ between two revisions given on the command line, and the commits they
+ * name. Full commit ids need no resolving, so the diff is the only git process (issue #4: a plan
+ * costs little more than `git diff`); anything else, and any failure, is resolved first, which also
+ * says which revision is not a commit.
+ */
+async function diffRevisions(
+  git: Git,
+  revisions: { base: string; head: string },
+  repoRoot: string,
+): Promise<{ base: string; head: string; files: ChangedFile[] }> {
+  if (FULL_OBJECT_ID.test(revisions.base) && FULL_OBJECT_ID.test(revisions.head)) {
+    const files = await git.diffCommits(revisions.base, revisions.head);
+    if (files) return { ...revisions, files };
+  }
+  const resolved = await git.resolveAll([revisions.base, revisions.head]);
+  if (!resolved) {
+    const missing = (await git.resolve(revisions.base)) ? revisions.head : revisions.base;
+    throw new Error(`Revision "${missing}" is not a commit in ${repoRoot}.`);
+  }
+  const [base = '', head = ''] = resolved;
+  return { base, head, files: await git.diff(base, head) };
+}
+
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: ManifestProblem[] };
 
 /** Discovers the functions, detects what changed and decides what to do with each. */
@@ -69,15 +96,7 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
     return { ok: true, plan: makePlan(request.settings, request.event, discovered.functions, 'all') };
   }
   if (request.revisions) {
-    const resolved = await git.resolveAll([request.revisions.base, request.revisions.head]);
-    if (!resolved) {
-      const missing = (await git.resolve(request.revisions.base))
-        ? request.revisions.head
-        : request.revisions.base;
-      throw new Error(`Revision "${missing}" is not a commit in ${request.repoRoot}.`);
-    }
-    const [base = '', head = ''] = resolved;
-    const files = await git.diff(base, head);
+    const { base, head, files } = await diffRevisions(git, request.revisions, request.repoRoot);
     const names = await previousNames(
       git,
       base,

@@ -1,0 +1,53 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createSha256, SMALL_INPUT_LIMIT } from '../../src/package/sha256.js';
+
+const reference = (chunks: readonly (string | Uint8Array)[]): string => {
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  return hash.digest('hex');
+};
+const ours = (chunks: readonly (string | Uint8Array)[]): string => {
+  const hash = createSha256();
+  for (const chunk of chunks) hash.update(chunk);
+  return hash.digest();
+};
+
+describe('createSha256', () => {
+  it('gives the FIPS 180-4 test vectors', () => {
+    expect(ours([''])).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(ours(['abc'])).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(ours(['abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'])).toBe(
+      '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+    );
+  });
+
+  it('matches node:crypto on every length around the block and padding boundaries', () => {
+    const data = randomBytes(300);
+    for (let length = 0; length <= 300; length++) {
+      expect(ours([data.subarray(0, length)]), `length ${length}`).toBe(
+        reference([data.subarray(0, length)]),
+      );
+    }
+  });
+
+  it('matches node:crypto whatever the split into updates, strings included', () => {
+    const data = randomBytes(5000);
+    for (const size of [1, 3, 63, 64, 65, 1000]) {
+      const chunks: (string | Uint8Array)[] = [];
+      for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size), `${i}:ü`);
+      expect(ours(chunks), `chunks of ${size}`).toBe(reference(chunks));
+    }
+  });
+
+  it('hands inputs beyond the limit to node:crypto and still gives the same digest', () => {
+    const data = randomBytes(SMALL_INPUT_LIMIT + 70_000);
+    const chunks = [
+      data.subarray(0, 1000),
+      data.subarray(1000, SMALL_INPUT_LIMIT - 5),
+      data.subarray(SMALL_INPUT_LIMIT - 5),
+    ];
+    expect(ours(chunks)).toBe(reference(chunks));
+    expect(ours([data])).toBe(reference([data]));
+  });
+});
