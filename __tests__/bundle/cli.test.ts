@@ -1,6 +1,6 @@
 // The committed CLI bundle, run as a user runs it.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,9 +11,12 @@ import { goFunction, makeRepo, type TestRepo } from '../../test/support/git-repo
 const cli = path.resolve('dist/cli.js');
 const run = promisify(execFile);
 
-async function faas(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function faas(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -126,5 +129,71 @@ describe('faas-deploy plan (dist/cli.js)', () => {
       ['beta', true, 'deploy'],
     ]);
     expect(existsSync(path.join(repo.dir, 'out'))).toBe(false);
+  });
+
+  it('resolves revisions given by name, and says which one is not a commit', async () => {
+    repo = makeRepo();
+    const base = repo.commit('two functions', { ...goFunction('alpha'), ...goFunction('beta') });
+    const head = repo.commit('change alpha', { 'functions/alpha/extra.go': 'package main\n' });
+    const byName = await faas(['plan', '--repo', repo.dir, '--base', 'HEAD~1', '--head', 'main', '--json']);
+    expect(byName.code).toBe(0);
+    const plan = JSON.parse(byName.stdout) as {
+      base: string;
+      head: string;
+      functions: { changed: boolean }[];
+    };
+    expect([plan.base, plan.head]).toEqual([base, head]);
+    expect(plan.functions.map((fn) => fn.changed)).toEqual([true, false]);
+
+    // Full object ids take the one-process path; one that is a blob, or unknown, is named.
+    const blob = repo.git('rev-parse', `${head}:functions/alpha/go.mod`);
+    const notCommit = await faas(['plan', '--repo', repo.dir, '--base', base, '--head', blob, '--json']);
+    expect(notCommit).toMatchObject({ code: 1, stdout: '' });
+    expect(notCommit.stderr).toContain(`Revision "${blob}" is not a commit in ${repo.dir}.`);
+    const unknown = 'f'.repeat(40);
+    const missing = await faas(['plan', '--repo', repo.dir, '--base', unknown, '--head', head, '--json']);
+    expect(missing.stderr).toContain(`Revision "${unknown}" is not a commit`);
+    const option = await faas(['plan', '--repo', repo.dir, '--base', '--output=x', '--head', head]);
+    expect(option.code).not.toBe(0);
+    expect(existsSync(path.join(repo.dir, 'x'))).toBe(false);
+  });
+
+  it('takes a runtime only from a regular file: not a directory or a symbolic link of that name', async () => {
+    repo = makeRepo();
+    repo.commit('functions', {
+      ...goFunction('plain'),
+      'functions/dir-marker/package.json/keep': '',
+      'functions/dir-marker/handler.py': 'print(1)\n',
+      'functions/linked/handler.py': 'print(1)\n',
+      'functions/nothing/README.md': '',
+      'elsewhere/go.mod': 'module x\n',
+    });
+    symlinkSync(
+      path.join(repo.dir, 'elsewhere', 'go.mod'),
+      path.join(repo.dir, 'functions', 'linked', 'go.mod'),
+    );
+    mkdirSync(path.join(repo.dir, 'functions', 'yaml-dir', 'function.yaml'), { recursive: true });
+    symlinkSync(
+      path.join(repo.dir, 'elsewhere', 'go.mod'),
+      path.join(repo.dir, 'functions', 'yaml-dir', 'Dockerfile'),
+    );
+    const result = await faas(['plan', '--repo', repo.dir, '--json']);
+    expect(result.stderr).toBe('');
+    const plan = JSON.parse(result.stdout) as { functions: { name: string; runtime: string }[] };
+    expect(plan.functions.map((fn) => [fn.name, fn.runtime])).toEqual([
+      ['dir-marker', 'python'],
+      ['linked', 'python'],
+      ['plain', 'go'],
+    ]);
+  });
+
+  it("keeps the bundle's compiled code in Node's compile cache", async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
+    const result = await faas(['--help'], { ...process.env, NODE_COMPILE_CACHE: cache });
+    expect(result.code).toBe(0);
+    const files = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) =>
+      entry.isFile(),
+    );
+    expect(files.length).toBeGreaterThan(0);
   });
 });
