@@ -57,9 +57,9 @@ function makeMonorepo(
   return { dir, base, head: git('rev-parse', 'HEAD') };
 }
 
-function time(command, args, cwd) {
+function time(command, args, cwd, env = process.env) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
   return { ms, stdout: result.stdout };
@@ -68,27 +68,32 @@ function time(command, args, cwd) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function measure(repo, runs) {
-  const samples = { diff: [], node: [], plan: [] };
+  const samples = { diff: [], node: [], plan: [], uncached: [] };
+  const planArgs = [cli, 'plan', '--repo', repo.dir, '--base', repo.base, '--head', repo.head, '--json'];
+  // dist/cli.js keeps its compiled code in Node's compile cache (warm after the first run); the
+  // last column shows a run without it, as the first run after an install or a cleared /tmp is.
+  const uncachedEnv = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
   const load = loadavg()[0];
   let planned;
   for (let i = 0; i < runs + 2; i++) {
     const diff = time('git', ['diff', '--name-only', repo.base, repo.head], repo.dir);
     const node = time(process.execPath, ['-e', '0'], repo.dir);
-    const plan = time(
-      process.execPath,
-      [cli, 'plan', '--repo', repo.dir, '--base', repo.base, '--head', repo.head, '--json'],
-      repo.dir,
-    );
+    const plan = time(process.execPath, planArgs, repo.dir);
+    const uncached = time(process.execPath, planArgs, repo.dir, uncachedEnv);
     planned = JSON.parse(plan.stdout);
+    if (uncached.stdout !== plan.stdout)
+      throw new Error('plan without the compile cache printed another plan');
     if (i < 2) continue; // warm-up
     samples.diff.push(diff.ms);
     samples.node.push(node.ms);
     samples.plan.push(plan.ms);
+    samples.uncached.push(uncached.ms);
   }
   return {
     diff: median(samples.diff),
     node: median(samples.node),
     plan: median(samples.plan),
+    uncached: median(samples.uncached),
     functions: planned.functions.length,
     changed: planned.functions.filter((fn) => fn.changed).length,
     load: Math.max(load, loadavg()[0]),
@@ -122,13 +127,13 @@ export function planMarkdown(result) {
   return [
     '## Plan on a large monorepo',
     '',
-    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the three commands taking turns; load is the 1-minute load average around the row.`,
+    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the four commands taking turns; load is the 1-minute load average around the row. dist/cli.js keeps its compiled code in Node's compile cache (under the system's temporary directory), warm after the first run; the last column is the same plan with \`NODE_DISABLE_COMPILE_CACHE=1\`, as a first run after an install is.`,
     '',
-    '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) | load |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) | load | plan, no compile cache (ms) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.rows.map(
       (r) =>
-        `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} | ${r.load.toFixed(2)} |`,
+        `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} | ${r.load.toFixed(2)} | ${r.uncached.toFixed(1)} |`,
     ),
   ].join('\n');
 }

@@ -4,7 +4,8 @@
 // one bundle with no chunks (dist/cli-main.js): resolving, reading and linking a module costs more
 // than compiling the few kilobytes it shares with the action, and `plan` must start about as fast
 // as node itself (issue #4); dist/cli.js is the executable that turns on Node's compile cache and
-// loads it. Also writes dist/licenses.txt for every bundled package.
+// loads it. Also writes dist/licenses.txt for every bundled package. For profiling:
+// FAAS_BUILD_OUT=DIR writes the bundles elsewhere, FAAS_BUILD_NO_MINIFY=1 keeps the names.
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { build } from 'esbuild';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { normaliseRegistry } from './inputs.js';
@@ -145,7 +145,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const functionsDir = options['functions-dir'].replace(/\/+$/, '');
     let event: EventInfo = { name: '' };
     if (options['event-name'] && options['event-path']) {
-      const payload = JSON.parse(await readFile(options['event-path'], 'utf8')) as unknown;
+      const payload = JSON.parse(readFileSync(options['event-path'], 'utf8')) as unknown;
       event = readEventInfo(options['event-name'], payload);
     }
     const revisions = options.base && options.head ? { base: options.base, head: options.head } : undefined;
@@ -182,8 +182,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         const entry = packaged.get(fn.name);
         if (!fn.spec || !entry) continue;
         const dir = path.join(options.out, fn.name);
-        await mkdir(dir, { recursive: true });
-        await writeFile(path.join(dir, 'Dockerfile'), entry.dockerfile);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, 'Dockerfile'), entry.dockerfile);
         const service = renderService(fn.spec, {
           service: fn.service,
           namespace: options.namespace,
@@ -191,7 +191,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
           ...(plan.pullRequest !== undefined ? { pullRequest: plan.pullRequest } : {}),
           ...(plan.head ? { commit: plan.head } : {}),
         });
-        await writeFile(path.join(dir, 'service.yaml'), dump(service, { lineWidth: -1 }));
+        writeFileSync(path.join(dir, 'service.yaml'), dump(service, { lineWidth: -1 }));
       }
     }
 

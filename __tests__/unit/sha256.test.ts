@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSha256, SMALL_INPUT_LIMIT } from '../../src/package/sha256.js';
+import { createSha256, JS_HASH_BUDGET } from '../../src/package/sha256.js';
 
 const reference = (chunks: readonly (string | Uint8Array)[]): string => {
   const hash = createHash('sha256');
   for (const chunk of chunks) hash.update(chunk);
   return hash.digest('hex');
 };
-const ours = (chunks: readonly (string | Uint8Array)[]): string => {
-  const hash = createSha256();
+/** Hashes in JavaScript only, unless given a smaller budget. */
+const ours = (chunks: readonly (string | Uint8Array)[], budget = { remaining: Infinity }): string => {
+  const hash = createSha256(budget);
   for (const chunk of chunks) hash.update(chunk);
   return hash.digest();
 };
@@ -40,14 +41,18 @@ describe('createSha256', () => {
     }
   });
 
-  it('hands inputs beyond the limit to node:crypto and still gives the same digest', () => {
-    const data = randomBytes(SMALL_INPUT_LIMIT + 70_000);
-    const chunks = [
-      data.subarray(0, 1000),
-      data.subarray(1000, SMALL_INPUT_LIMIT - 5),
-      data.subarray(SMALL_INPUT_LIMIT - 5),
-    ];
-    expect(ours(chunks)).toBe(reference(chunks));
-    expect(ours([data])).toBe(reference([data]));
+  it('hands input beyond the budget to node:crypto, this hash and the next, with the same digests', () => {
+    const data = randomBytes(JS_HASH_BUDGET + 70_000);
+    const chunks = [data.subarray(0, 1000), data.subarray(1000, 3000), data.subarray(3000)];
+    const budget = { remaining: 1500 };
+    expect(ours(chunks, budget)).toBe(reference(chunks));
+    expect(budget.remaining).toBe(0);
+    expect(ours([data.subarray(0, 10)], budget)).toBe(reference([data.subarray(0, 10)]));
+    expect(ours([data], { remaining: JS_HASH_BUDGET })).toBe(reference([data]));
+  });
+
+  it('shares one budget across the process by default', () => {
+    const small = randomBytes(100);
+    expect(createSha256().update(small).digest()).toBe(reference([small]));
   });
 });

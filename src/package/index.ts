@@ -1,4 +1,4 @@
-import { lstat, readFile } from 'node:fs/promises';
+import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BaseImages } from '../inputs.js';
 import type { FunctionSpec, Plan, PlannedFunction, Runtime } from '../plan/types.js';
@@ -48,13 +48,10 @@ function alwaysExcluded(runtime: Runtime): (relativePath: string, isDirectory: b
   };
 }
 
-async function readOwnDockerfile(contextDir: string, spec: FunctionSpec): Promise<string> {
+/** Synchronous, as the reading of the build context: see readBuildContext. */
+function readOwnDockerfile(contextDir: string, spec: FunctionSpec): string {
   const file = path.join(contextDir, 'Dockerfile');
-  try {
-    if ((await lstat(file)).isFile()) return await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  if (lstatSync(file, { throwIfNoEntry: false })?.isFile()) return readFileSync(file, 'utf8');
   throw new UserError(
     `${spec.directory}/Dockerfile is missing or not a regular file (runtime "dockerfile").`,
     {
@@ -75,7 +72,7 @@ export async function packageFunction(
   const contextDir = path.join(repoRoot, spec.directory);
   const own = await readBuildContext(contextDir, { exclude: alwaysExcluded(spec.runtime) });
   if (spec.runtime === 'dockerfile') {
-    const dockerfile = await readOwnDockerfile(contextDir, spec);
+    const dockerfile = readOwnDockerfile(contextDir, spec);
     return {
       runtime: spec.runtime,
       template: undefined,
