@@ -62,17 +62,35 @@ function time(command, args, cwd, env = process.env) {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
-  return { ms, stdout: result.stdout };
+  return { ms, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The phases the CLI reports with FAAS_DEPLOY_TIMINGS=1, in order. */
+const PHASES = ['startup', 'discovery', 'manifests', 'git', 'plan', 'packaging', 'output', 'total'];
+
+/** `faas-deploy timings: startup 48.2 ms, discovery 14.9 ms, …, total 112.3 ms` → { phase: ms } */
+function phasesOf(stderr) {
+  const line = /^faas-deploy timings: (.*)$/m.exec(stderr);
+  if (!line) throw new Error(`no timings on standard error: ${stderr}`);
+  return Object.fromEntries(
+    line[1].split(', ').map((part) => {
+      const [, phase, ms] = /^(\S+) ([\d.]+) ms$/.exec(part) ?? [];
+      return [phase, Number(ms)];
+    }),
+  );
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function measure(repo, runs) {
-  const samples = { diff: [], node: [], plan: [], uncached: [] };
+  const samples = { diff: [], node: [], plan: [], uncached: [], phases: [] };
   const planArgs = [cli, 'plan', '--repo', repo.dir, '--base', repo.base, '--head', repo.head, '--json'];
   // dist/cli.js keeps its compiled code in Node's compile cache (warm after the first run); the
   // last column shows a run without it, as the first run after an install or a cleared /tmp is.
   const uncachedEnv = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
+  // A fifth run per round reports its phases (FAAS_DEPLOY_TIMINGS=1), kept apart from the timed
+  // ones: writing to standard error costs a little itself.
+  const timingsEnv = { ...process.env, FAAS_DEPLOY_TIMINGS: '1' };
   const load = loadavg()[0];
   let planned;
   for (let i = 0; i < runs + 2; i++) {
@@ -83,17 +101,22 @@ function measure(repo, runs) {
     planned = JSON.parse(plan.stdout);
     if (uncached.stdout !== plan.stdout)
       throw new Error('plan without the compile cache printed another plan');
+    const phases = phasesOf(time(process.execPath, planArgs, repo.dir, timingsEnv).stderr);
     if (i < 2) continue; // warm-up
     samples.diff.push(diff.ms);
     samples.node.push(node.ms);
     samples.plan.push(plan.ms);
     samples.uncached.push(uncached.ms);
+    samples.phases.push(phases);
   }
   return {
     diff: median(samples.diff),
     node: median(samples.node),
     plan: median(samples.plan),
     uncached: median(samples.uncached),
+    phases: Object.fromEntries(
+      PHASES.map((phase) => [phase, median(samples.phases.map((sample) => sample[phase] ?? 0))]),
+    ),
     functions: planned.functions.length,
     changed: planned.functions.filter((fn) => fn.changed).length,
     load: Math.max(load, loadavg()[0]),
@@ -127,13 +150,21 @@ export function planMarkdown(result) {
   return [
     '## Plan on a large monorepo',
     '',
-    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the four commands taking turns; load is the 1-minute load average around the row. dist/cli.js keeps its compiled code in Node's compile cache (under the system's temporary directory), warm after the first run; the last column is the same plan with \`NODE_DISABLE_COMPILE_CACHE=1\`, as a first run after an install is.`,
+    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the four commands (and a fifth run that reports its phases, below) taking turns; load is the 1-minute load average around the row. dist/cli.js keeps its compiled code in Node's compile cache (under the system's temporary directory), warm after the first run; the last column is the same plan with \`NODE_DISABLE_COMPILE_CACHE=1\`, as a first run after an install is.`,
     '',
     '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) | load | plan, no compile cache (ms) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.rows.map(
       (r) =>
         `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} | ${r.load.toFixed(2)} | ${r.uncached.toFixed(1)} |`,
+    ),
+    '',
+    "Where the time of a plan goes, from the CLI itself (`FAAS_DEPLOY_TIMINGS=1`, a separate run in each round, medians, ms): *startup* is from the process's start until the CLI starts working (node itself, its built-in modules, the bundle, the command line), *discovery* lists the function directories and probes their runtime files, *manifests* parses and validates function.yaml files and builds the specs, *git* is the `git diff` process, *plan* decides each function's action, *packaging* renders and hashes the changed functions, *output* writes the JSON; node's own exit comes after *total*.",
+    '',
+    `| repository | ${PHASES.join(' | ')} |`,
+    `| --- | ${PHASES.map(() => '---').join(' | ')} |`,
+    ...result.rows.map(
+      (r) => `| ${r.label} | ${PHASES.map((phase) => r.phases[phase].toFixed(1)).join(' | ')} |`,
     ),
   ].join('\n');
 }

@@ -11,6 +11,7 @@ import { resolveBaseImages } from './package/base-images.js';
 import { renderService } from './deploy/render-service.js';
 import { describeError } from './util/errors.js';
 import { processRunner, type CommandRunner } from './util/exec.js';
+import { NO_TIMER, RecordingPhaseTimer } from './util/phase-timer.js';
 import type { Plan, PlannedFunction } from './plan/types.js';
 
 export const USAGE = `Usage: faas-deploy plan [options]
@@ -28,6 +29,9 @@ Options:
   --json                 print the plan as JSON on stdout, and nothing else
   --out DIR              write DIR/<fn>/Dockerfile and DIR/<fn>/service.yaml
   -h, --help             show this help
+
+Environment:
+  FAAS_DEPLOY_TIMINGS=1  print on standard error how long each phase took
 
 Exit status: 0 success, 1 invalid repository or manifest, 2 wrong usage.`;
 
@@ -140,6 +144,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 0;
   }
   const options = command.values;
+  // FAAS_DEPLOY_TIMINGS=1: where the time went, on standard error (bench/plan.mjs reads it).
+  const recorder = process.env.FAAS_DEPLOY_TIMINGS === '1' ? new RecordingPhaseTimer() : undefined;
+  const timer = recorder ?? NO_TIMER;
   try {
     const repoRoot = path.resolve(options.repo);
     const functionsDir = options['functions-dir'].replace(/\/+$/, '');
@@ -157,6 +164,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       runner: blockingRunner,
       ...(revisions ? { revisions } : {}),
       planAll: !revisions && event.name === '',
+      timer,
     });
     if (!result.ok) {
       for (const problem of result.problems) io.stderr(`faas-deploy: ${formatProblem(problem)}\n`);
@@ -169,6 +177,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const packaged = await packagePlan(repoRoot, plan, resolveBaseImages({}), registry, (fn) =>
       options.out ? fn.spec !== undefined : builds(fn),
     );
+    timer.mark('packaging');
     const images = new Map(
       plan.functions.filter(builds).flatMap((fn) => {
         const image = packaged.get(fn.name)?.image;
@@ -209,6 +218,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       for (const note of plan.notes) io.stdout(`  note: ${note}\n`);
       if (options.out) io.stdout(`Wrote Dockerfile and service.yaml per function to ${options.out}\n`);
     }
+    timer.mark('output');
+    if (recorder) io.stderr(`faas-deploy timings: ${recorder.format()}\n`);
     return 0;
   } catch (error) {
     io.stderr(`faas-deploy: ${describeError(error)}\n`);

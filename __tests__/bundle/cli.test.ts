@@ -196,4 +196,18 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     );
     expect(files.length).toBeGreaterThan(0);
   });
+
+  it('reports where the time went with FAAS_DEPLOY_TIMINGS=1, on standard error only', async () => {
+    repo = makeRepo();
+    const base = repo.commit('one function', goFunction('alpha'));
+    const head = repo.commit('change it', { 'functions/alpha/extra.go': 'package main\n' });
+    const args = ['plan', '--repo', repo.dir, '--base', base, '--head', head, '--json'];
+    const quiet = await faas(args);
+    const timed = await faas(args, { ...process.env, FAAS_DEPLOY_TIMINGS: '1' });
+    expect(quiet.stderr).toBe('');
+    expect(timed.stdout).toBe(quiet.stdout);
+    expect(timed.stderr).toMatch(
+      /^faas-deploy timings: startup [\d.]+ ms, discovery [\d.]+ ms, manifests [\d.]+ ms, git [\d.]+ ms, plan [\d.]+ ms, packaging [\d.]+ ms, output [\d.]+ ms, total [\d.]+ ms\n$/,
+    );
+  });
 });

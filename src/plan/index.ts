@@ -7,6 +7,7 @@ import { Git } from './git.js';
 import { makePlan, touchedDirectories, type PlanSettings } from './plan.js';
 import type { ChangedFile } from './git.js';
 import type { FunctionSpec, ManifestProblem, Plan, Watchdog } from './types.js';
+import { NO_TIMER, type PhaseTimer } from '../util/phase-timer.js';
 
 export interface PlanRequest {
   repoRoot: string;
@@ -20,6 +21,8 @@ export interface PlanRequest {
   planAll?: boolean;
   /** GitHub's compare API, for when the history cannot be fetched. */
   compare?: CompareClient;
+  /** Marks the phases discovery, manifests, git and plan. */
+  timer?: PhaseTimer;
 }
 
 /**
@@ -83,17 +86,24 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: Manif
 
 /** Discovers the functions, detects what changed and decides what to do with each. */
 export async function planRepository(request: PlanRequest): Promise<PlanResult> {
+  const timer = request.timer ?? NO_TIMER;
   const directories = scanFunctionsDir(request.repoRoot, request.settings.functionsDir);
+  timer.mark('discovery');
   const discovered = buildFunctionSpecs(
     directories,
     { watchdog: request.defaultWatchdog },
     await manifestParserFor(directories),
   );
+  timer.mark('manifests');
   if (discovered.problems.length > 0) return { ok: false, problems: discovered.problems };
 
   const git = new Git(request.runner, request.repoRoot);
+  const planned = (plan: Plan): PlanResult => {
+    timer.mark('plan');
+    return { ok: true, plan };
+  };
   if (request.planAll) {
-    return { ok: true, plan: makePlan(request.settings, request.event, discovered.functions, 'all') };
+    return planned(makePlan(request.settings, request.event, discovered.functions, 'all'));
   }
   if (request.revisions) {
     const { base, head, files } = await diffRevisions(git, request.revisions, request.repoRoot);
@@ -102,16 +112,16 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
       base,
       removedDirectories(files, discovered.functions, request.settings.functionsDir),
     );
-    return {
-      ok: true,
-      plan: makePlan(
+    timer.mark('git');
+    return planned(
+      makePlan(
         request.settings,
         request.event,
         discovered.functions,
         { files },
         { base, head, previousNames: names },
       ),
-    };
+    );
   }
   const remote = (await git.hasRemote('origin')) ? 'origin' : undefined;
   const detected = await detectChanges(
@@ -126,13 +136,13 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
           detected.base,
           removedDirectories(detected.changes.files, discovered.functions, request.settings.functionsDir),
         );
-  return {
-    ok: true,
-    plan: makePlan(request.settings, request.event, discovered.functions, detected.changes, {
+  timer.mark('git');
+  return planned(
+    makePlan(request.settings, request.event, discovered.functions, detected.changes, {
       ...(detected.base ? { base: detected.base } : {}),
       ...(detected.head ? { head: detected.head } : {}),
       notes: detected.notes,
       previousNames: names,
     }),
-  };
+  );
 }
