@@ -62,7 +62,8 @@ const FULL_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * The files that differ between two revisions given on the command line, and the commits they
  * name. Full commit ids need no resolving, so the diff is the only git process (issue #4: a plan
  * costs little more than `git diff`); anything else, and any failure, is resolved first, which also
- * says which revision is not a commit.
+ * says which revision is not a commit. (The full id of an annotated tag is reported as given, not
+ * as the id of its commit; the diff is the same.)
  */
 async function diffRevisions(
   git: Git,
