@@ -10,10 +10,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { packageFunction, writeBuildContext } from '../../src/package/index.js';
 import { renderService } from '../../src/deploy/render-service.js';
-import type { ResolvedBaseImages } from '../../src/package/base-images.js';
 import type { FunctionSpec } from '../../src/plan/types.js';
 import { KubeRest, resourcePath, type KubeObject } from '../../test/standins/kube-client.ts';
 import { functionSpec } from './deploy-helpers.ts';
+import { testImages } from './helpers/templates.js';
 
 const env = inject('testEnv');
 const need = (key: string): string => {
@@ -148,24 +148,13 @@ let image = '';
 let authImage = '';
 const workDirs: string[] = [];
 
-const baseImages = (): ResolvedBaseImages => ({
-  builder: need('IMAGE_GO_BUILDER'),
-  runtime: need('IMAGE_RUNTIME'),
-  watchdog: need('IMAGE_CLASSIC_WATCHDOG'),
-  ofWatchdog: need('IMAGE_OF_WATCHDOG'),
-  node: need('IMAGE_NODE'),
-  nodeRuntime: need('IMAGE_NODE'),
-  python: need('IMAGE_PYTHON'),
-  pythonRuntime: need('IMAGE_PYTHON'),
-});
-
 /**
  * `docker build` of a function as the action packages it, pushed to the anonymous registry. The tag
  * is the content hash of the build context, so an image the engine and the registry both have under
  * it is this build already (a second run builds nothing).
  */
 async function buildOnce(root: string, spec: FunctionSpec, repo: string): Promise<string> {
-  const packaged = await packageFunction(root, spec, baseImages());
+  const packaged = await packageFunction(root, spec, testImages);
   const ref = `${registry}/faas-test/knative-ingress-${repo}:${packaged.tag}`;
   const manifest = await fetch(
     `http://${registry}/v2/faas-test/knative-ingress-${repo}/manifests/${packaged.tag}`,
