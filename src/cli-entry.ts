@@ -1,13 +1,21 @@
 import { main } from './cli.js';
+import { fdWriter } from './util/fd-writer.js';
 
 // A reader that stops early (`faas-deploy plan --json | head`) closes the pipe: stop quietly, as
 // Unix tools do, instead of an unhandled EPIPE with a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
+function readerGone(): never {
   process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-});
+}
 
+function quietOnEpipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  return stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    readerGone();
+  });
+}
+
+// Written with write(2), not through process.stdout and process.stderr (src/util/fd-writer.ts).
 process.exitCode = await main(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: fdWriter(1, () => quietOnEpipe(process.stdout), readerGone),
+  stderr: fdWriter(2, () => quietOnEpipe(process.stderr), readerGone),
 });

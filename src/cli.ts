@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +10,7 @@ import { resolveBaseImages } from './package/base-images.js';
 import { renderService } from './deploy/render-service.js';
 import { describeError } from './util/errors.js';
 import { processRunner, type CommandRunner } from './util/exec.js';
+import { spawnBlocking } from './util/spawn-blocking.js';
 import { NO_TIMER, RecordingPhaseTimer } from './util/phase-timer.js';
 import type { Plan, PlannedFunction } from './plan/types.js';
 
@@ -86,26 +86,19 @@ function parseCommandLine(argv: readonly string[]) {
  * Runs a command to completion before returning, with an argument array and never a shell, like
  * processRunner. The CLI runs its git commands one after another with nothing to do meanwhile, and
  * a synchronous child needs none of the sockets and streams an asynchronous one sets up: on `plan`
- * in a large monorepo those cost more than git itself (issue #4). Live output and cancelling need
- * the asynchronous runner.
+ * in a large monorepo those cost more than git itself (issue #4; src/util/spawn-blocking.ts). Live
+ * output and cancelling need the asynchronous runner.
  */
 export const blockingRunner: CommandRunner = {
-  run(command, args, options = {}) {
+  // async: a program that cannot be started rejects, as with processRunner.
+  async run(command, args, options = {}) {
     if (options.onOutput || options.signal) return processRunner.run(command, args, options);
-    const result = spawnSync(command, [...args], {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      shell: false,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      maxBuffer: Number.POSITIVE_INFINITY,
-      ...(options.input === undefined ? {} : { input: options.input }),
-    });
-    if (result.error) return Promise.reject(result.error);
-    return Promise.resolve({
+    const result = spawnBlocking(command, args, options);
+    return {
       exitCode: result.status ?? (result.signal ? 128 : 1),
       stdout: result.stdout.toString('utf8'),
       stderr: result.stderr.toString('utf8'),
-    });
+    };
   },
 };
 
