@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-// faas-deploy CLI: the code is in cli-main.js (see scripts/build.mjs).
-process.getBuiltinModule('node:module').enableCompileCache?.();
-await import('./cli-main.js');
+const{tmpdir:I}=process.getBuiltinModule("node:os");
+const{fileURLToPath:N}=process.getBuiltinModule("node:url");
+const{closeSync:l,constants:p,fstatSync:h,mkdirSync:$,openSync:y,readFileSync:g,renameSync:A,rmSync:O,writeFileSync:L}=process.getBuiltinModule("node:fs");
+const o=process.getBuiltinModule("node:path");
+const{Script:R}=process.getBuiltinModule("node:vm");
+function S(e,n){if(e.NODE_DISABLE_COMPILE_CACHE!=="1")return e.NODE_COMPILE_CACHE?o.join(e.NODE_COMPILE_CACHE,"faas-deploy"):o.join(n(),`faas-deploy-compile-cache-${process.getuid?.()??"user"}`)}function w(e){let n;try{n=y(e,p.O_RDONLY|p.O_NOFOLLOW)}catch{return}try{let t=h(n),r=process.getuid?.();return!t.isFile()||r!==void 0&&t.uid!==r||(t.mode&18)!==0?void 0:g(n)}finally{l(n)}}function D(e,n){let t=`${e}.${process.pid}.tmp`;try{$(o.dirname(e),{recursive:!0,mode:448}),L(t,n,{mode:384,flag:"wx"}),A(t,e)}catch{try{O(t,{force:!0})}catch{}}}var _=["(function (exports, require, module, __filename, __dirname) { ",`
+})`];function C(e,n,t){let r=y(e,"r"),u,a;try{let m=h(r);a=`${m.size.toString(36)}-${Math.trunc(m.mtimeMs).toString(36)}`,u=g(r,"utf8")}finally{l(r)}let i=t===void 0?void 0:o.join(t,`${o.basename(e)}-${n}-${a}-${process.version}-${process.arch}.cache`),c=i===void 0?void 0:w(i),s=new R(`${_[0]}${u}${_[1]}`,{filename:e,...c?{cachedData:c}:{}}),f=i===void 0?"off":c?s.cachedDataRejected?"rejected":"used":"missing";i!==void 0&&f!=="used"&&process.once("exit",()=>{D(i,s.createCachedData())});let d={exports:{}},x=s.runInThisContext(),{createRequire:E}=process.getBuiltinModule("node:module");return x(d.exports,E(e),d,e,o.dirname(e)),{exports:d.exports,cache:f}}C(N(new URL("./cli-main.cjs",import.meta.url)),"2b8f00def16bf833",S(process.env,I));

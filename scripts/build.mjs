@@ -1,16 +1,17 @@
-// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, reproducibly:
-// the same sources and lockfile give the same bytes. The action's heavy stages are split into
-// lazily loaded chunks (dist/chunks/) so that start-up only pays for what a run uses. The CLI is
-// one bundle with no chunks (dist/cli-main.js): resolving, reading and linking a module costs more
-// than compiling the few kilobytes it shares with the action, and `plan` must start about as fast
-// as node itself (issue #4); dist/cli.js is the executable that turns on Node's compile cache and
-// loads it. Also writes dist/licenses.txt for every bundled package. For profiling:
-// FAAS_BUILD_OUT=DIR writes the bundles elsewhere, FAAS_BUILD_NO_MINIFY=1 keeps the names.
+// Bundles the action (dist/index.js) and the CLI with esbuild, reproducibly: the same sources and
+// lockfile give the same bytes. The action's heavy stages are split into lazily loaded chunks
+// (dist/chunks/) so that start-up only pays for what a run uses. The CLI is one CommonJS bundle
+// with no chunks (dist/cli-main.cjs): resolving, reading and linking a module costs more than
+// compiling the few kilobytes it shares with the action, and `plan` must start about as fast as
+// node itself (issue #4). dist/cli.js, the executable, runs it with V8's code cache of the previous
+// run (src/util/code-cache.ts). Also writes dist/licenses.txt for every bundled package. For
+// profiling: FAAS_BUILD_OUT=DIR writes the bundles elsewhere, FAAS_BUILD_NO_MINIFY=1 keeps the names.
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { isBuiltin } from 'node:module';
-import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -66,7 +67,17 @@ const results = [
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
   }),
-  await build({ ...common, entryPoints: { 'cli-main': 'src/cli-entry.ts' }, splitting: false }),
+  // CommonJS, so that dist/cli.js can compile it with vm.Script and V8's code cache. Its one use
+  // of import.meta.url (src/package/template.ts, to find templates/) gets the bundle's own URL.
+  await build({
+    ...common,
+    entryPoints: { 'cli-main': 'src/cli-entry.ts' },
+    splitting: false,
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    define: { ...common.define, 'import.meta.url': '__faasModuleUrl' },
+    banner: { js: 'const __faasModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
+  }),
 ];
 
 /**
@@ -108,23 +119,32 @@ function builtinsWithoutNamespaces(code) {
   return `${statements.join('\n')}\n${rewritten}`;
 }
 
-// The CLI bundle: its builtins, then the code.
-const cliMainPath = path.join(dist, 'cli-main.js');
-await writeFile(cliMainPath, builtinsWithoutNamespaces(await readFile(cliMainPath, 'utf8')));
+// vm.Script runs the CLI bundle without a module loader: an import() left in it could not load.
+const cliMainPath = path.join(dist, 'cli-main.cjs');
+const cliMain = await readFile(cliMainPath);
+if (/\bimport\s*\(/.test(cliMain.toString('utf8'))) {
+  throw new Error('build: dist/cli-main.cjs must not contain import(): bundle what it imports');
+}
 
-// The CLI executable. Compiling the bundle is ~10 ms of every `faas-deploy plan`; Node's compile
-// cache (in the system's temporary directory; NODE_COMPILE_CACHE moves it,
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off) keeps the compiled code from one run to the next. It
-// must be on before the bundle is compiled, hence this separate file.
-await writeFile(
-  path.join(dist, 'cli.js'),
-  `#!/usr/bin/env node
-// faas-deploy CLI: the code is in cli-main.js (see scripts/build.mjs).
-process.getBuiltinModule('node:module').enableCompileCache?.();
-await import('./cli-main.js');
-`,
-  { mode: 0o755 },
-);
+// The CLI executable, which knows the bundle's content by the first 16 hex digits of its SHA-256
+// (the key of its code cache).
+const launcher = await build({
+  ...common,
+  entryPoints: { cli: 'src/cli-launcher.ts' },
+  splitting: false,
+  define: {
+    ...common.define,
+    __FAAS_CLI_MAIN_KEY__: JSON.stringify(createHash('sha256').update(cliMain).digest('hex').slice(0, 16)),
+  },
+  banner: { js: '#!/usr/bin/env node' },
+});
+results.push(launcher);
+const cliPath = path.join(dist, 'cli.js');
+const cliSource = await readFile(cliPath, 'utf8');
+const shebang = '#!/usr/bin/env node\n';
+if (!cliSource.startsWith(shebang)) throw new Error('build: dist/cli.js lost its #! line');
+await writeFile(cliPath, `${shebang}${builtinsWithoutNamespaces(cliSource.slice(shebang.length))}`);
+await chmod(cliPath, 0o755);
 
 // Licences of every bundled package.
 const packages = new Set();

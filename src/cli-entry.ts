@@ -15,7 +15,10 @@ function quietOnEpipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
 }
 
 // Written with write(2), not through process.stdout and process.stderr (src/util/fd-writer.ts).
-process.exitCode = await main(process.argv.slice(2), {
+// No top-level await: this is the CommonJS bundle dist/cli-main.cjs (see scripts/build.mjs).
+void main(process.argv.slice(2), {
   stdout: fdWriter(1, () => quietOnEpipe(process.stdout), readerGone),
   stderr: fdWriter(2, () => quietOnEpipe(process.stderr), readerGone),
+}).then((code) => {
+  process.exitCode = code;
 });

@@ -1,6 +1,14 @@
 // The committed CLI bundle, run as a user runs it.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -187,14 +195,27 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     ]);
   });
 
-  it("keeps the bundle's compiled code in Node's compile cache", async () => {
+  it('keeps the code compiled by one run for the next (V8 code cache), unless told not to', async () => {
     const cache = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
-    const result = await faas(['--help'], { ...process.env, NODE_COMPILE_CACHE: cache });
+    const env = { ...process.env, NODE_COMPILE_CACHE: cache };
+    expect((await faas(['--help'], env)).code).toBe(0);
+    const files = readdirSync(path.join(cache, 'faas-deploy'));
+    expect(files).toEqual([expect.stringMatching(/^cli-main\.cjs-[0-9a-f]{16}-.*\.cache$/)]);
+    const written = statSync(path.join(cache, 'faas-deploy', files[0] ?? ''));
+    const again = await faas(['--help'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Usage: faas-deploy plan');
+    // Used, not written again.
+    expect(statSync(path.join(cache, 'faas-deploy', files[0] ?? '')).mtimeMs).toBe(written.mtimeMs);
+
+    const off = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
+    const result = await faas(['--help'], {
+      ...process.env,
+      NODE_COMPILE_CACHE: off,
+      NODE_DISABLE_COMPILE_CACHE: '1',
+    });
     expect(result.code).toBe(0);
-    const files = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) =>
-      entry.isFile(),
-    );
-    expect(files.length).toBeGreaterThan(0);
+    expect(readdirSync(off)).toEqual([]);
   });
 
   it('reports where the time went with FAAS_DEPLOY_TIMINGS=1, on standard error only', async () => {
