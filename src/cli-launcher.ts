@@ -7,8 +7,11 @@ import { codeCacheDirectory, runCachedScript } from './util/code-cache.js';
 /** The first 16 hex digits of the SHA-256 of dist/cli-main.cjs, written in by scripts/build.mjs. */
 declare const __FAAS_CLI_MAIN_KEY__: string;
 
+// The cache keeps what a successful `plan` compiled (the command that must start fast), not what
+// `--help` or a usage error did.
 runCachedScript(
   fileURLToPath(new URL('./cli-main.cjs', import.meta.url)),
   __FAAS_CLI_MAIN_KEY__,
   codeCacheDirectory(process.env, tmpdir),
+  () => process.argv[2] === 'plan' && (process.exitCode ?? 0) === 0,
 );

@@ -195,26 +195,36 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     ]);
   });
 
-  it('keeps the code compiled by one run for the next (V8 code cache), unless told not to', async () => {
+  it('keeps the code compiled by a plan for the next run (V8 code cache), unless told not to', async () => {
+    repo = makeRepo();
+    repo.commit('one function', goFunction('alpha'));
     const cache = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
     const env = { ...process.env, NODE_COMPILE_CACHE: cache };
+    // --help and a failed plan compile little of what a plan needs: nothing is kept from them.
     expect((await faas(['--help'], env)).code).toBe(0);
+    expect(
+      (await faas(['plan', '--repo', repo.dir, '--base', 'no-such-revision', '--head', 'HEAD'], env)).code,
+    ).toBe(1);
+    expect(existsSync(path.join(cache, 'faas-deploy'))).toBe(false);
+
+    const plan = ['plan', '--repo', repo.dir, '--json'];
+    const first = await faas(plan, env);
+    expect(first.code).toBe(0);
     const files = readdirSync(path.join(cache, 'faas-deploy'));
     expect(files).toEqual([expect.stringMatching(/^cli-main\.cjs-[0-9a-f]{16}-.*\.cache$/)]);
     const written = statSync(path.join(cache, 'faas-deploy', files[0] ?? ''));
-    const again = await faas(['--help'], env);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('Usage: faas-deploy plan');
+    const again = await faas(plan, env);
+    expect(again.stdout).toBe(first.stdout);
     // Used, not written again.
     expect(statSync(path.join(cache, 'faas-deploy', files[0] ?? '')).mtimeMs).toBe(written.mtimeMs);
 
     const off = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
-    const result = await faas(['--help'], {
+    const result = await faas(plan, {
       ...process.env,
       NODE_COMPILE_CACHE: off,
       NODE_DISABLE_COMPILE_CACHE: '1',
     });
-    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(first.stdout);
     expect(readdirSync(off)).toEqual([]);
   });
 

@@ -17,10 +17,14 @@ import { codeCacheDirectory } from '../../src/util/code-cache.js';
 // it runs a small CommonJS bundle and prints what the bundle computed and how the cache was used.
 const modulePath = path.resolve('src/util/code-cache.ts');
 
-function run(bundle: string, cacheDir: string | undefined): { answer: string; cache: string } {
+function run(
+  bundle: string,
+  cacheDir: string | undefined,
+  worthKeeping = 'true',
+): { answer: string; cache: string } {
   const probe = [
     `const { runCachedScript } = await import(${JSON.stringify(modulePath)});`,
-    `const result = runCachedScript(${JSON.stringify(bundle)}, 'key0', ${JSON.stringify(cacheDir)});`,
+    `const result = runCachedScript(${JSON.stringify(bundle)}, 'key0', ${JSON.stringify(cacheDir)}, () => ${worthKeeping});`,
     'process.stdout.write(JSON.stringify({ answer: result.exports.answer(), cache: result.cache }));',
   ].join('\n');
   const result = spawnSync(
@@ -91,6 +95,13 @@ describe('runCachedScript', () => {
     utimesSync(bundle, mtime, new Date(mtime.getTime() + 5000));
     expect(run(bundle, cacheDir)).toEqual({ answer: 'two:bundle.cjs:faas-code-cache-', cache: 'missing' });
     expect(cacheFiles(cacheDir)).toHaveLength(2);
+  });
+
+  it('writes nothing when the run is not worth keeping', () => {
+    const bundle = makeBundle(BUNDLE('one'));
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'faas-code-cache-dir-'));
+    expect(run(bundle, cacheDir, 'false').cache).toBe('missing');
+    expect(cacheFiles(cacheDir)).toEqual([]);
   });
 
   it('keeps going when the cache cannot be written', () => {

@@ -83,7 +83,17 @@ const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { 
  * `key` names the file's content (V8 itself only compares the length); the file's size and
  * modification time are added to it.
  */
-export function runCachedScript(file: string, key: string, cacheDir: string | undefined): CachedScriptRun {
+export function runCachedScript(
+  file: string,
+  key: string,
+  cacheDir: string | undefined,
+  /**
+   * Asked at exit whether this run's code is worth keeping. A cache is only written when there is
+   * none (or V8 refused it) and is then used as it is, so it should come from a run that compiled
+   * what the usual command needs, not from `--help`.
+   */
+  worthKeeping: () => boolean = () => true,
+): CachedScriptRun {
   const fd = openSync(file, 'r');
   let source: string;
   let stamp: string;
@@ -118,7 +128,7 @@ export function runCachedScript(file: string, key: string, cacheDir: string | un
   if (cacheFile !== undefined && cache !== 'used') {
     // At exit the cache holds every function the run compiled.
     process.once('exit', () => {
-      writeAtomically(cacheFile, script.createCachedData());
+      if (worthKeeping()) writeAtomically(cacheFile, script.createCachedData());
     });
   }
   const module = { exports: {} as unknown };
