@@ -16,9 +16,11 @@ function quietOnEpipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
 
 // Written with write(2), not through process.stdout and process.stderr (src/util/fd-writer.ts).
 // No top-level await: this is the CommonJS bundle dist/cli-main.cjs (see scripts/build.mjs).
-void main(process.argv.slice(2), {
-  stdout: fdWriter(1, () => quietOnEpipe(process.stdout), readerGone),
-  stderr: fdWriter(2, () => quietOnEpipe(process.stderr), readerGone),
-}).then((code) => {
+const stdout = fdWriter(1, () => quietOnEpipe(process.stdout), readerGone);
+const stderr = fdWriter(2, () => quietOnEpipe(process.stderr), readerGone);
+void main(process.argv.slice(2), { stdout, stderr }).then((code) => {
   process.exitCode = code;
+  // Everything is written: exit now instead of letting Node free the heap first (a few ms after a
+  // plan of a thousand functions). Not while a stream may still be writing the output.
+  if (!stdout.streaming && !stderr.streaming) process.exit(code);
 });

@@ -12,11 +12,11 @@ export function contentTag(
   dockerfile: string,
   templateVersion: string,
 ): string {
-  const hash = createSha256();
+  // The fields go to the hash as one buffer: one update instead of two per field.
+  const parts: Buffer[] = [];
   const field = (value: string | Buffer): void => {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    hash.update(`${bytes.length}:`);
-    hash.update(bytes);
+    parts.push(Buffer.from(`${bytes.length}:`, 'latin1'), bytes);
   };
   field('faas-deploy/content-tag/1');
   field(templateVersion);
@@ -27,5 +27,5 @@ export function contentTag(
     field(entry.kind === 'dir' ? 'd' : entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f');
     field(entry.data);
   }
-  return `ctx-${hash.digest().slice(0, 32)}`;
+  return `ctx-${createSha256().update(Buffer.concat(parts)).digest().slice(0, 32)}`;
 }

@@ -75,15 +75,20 @@ class SmallSha256 implements Sha256 {
     this.length += bytes.length;
     this.budget.remaining -= bytes.length;
     let offset = 0;
-    while (offset < bytes.length) {
-      const take = Math.min(64 - this.filled, bytes.length - offset);
-      this.block.set(bytes.subarray(offset, offset + take), this.filled);
+    // Top up a partly filled block first; then whole blocks straight from the input, uncopied.
+    if (this.filled > 0) {
+      const take = Math.min(64 - this.filled, bytes.length);
+      this.block.set(bytes.subarray(0, take), this.filled);
       this.filled += take;
-      offset += take;
-      if (this.filled === 64) {
-        this.compress();
-        this.filled = 0;
-      }
+      offset = take;
+      if (this.filled < 64) return this;
+      this.compress(this.block, 0);
+      this.filled = 0;
+    }
+    for (; offset + 64 <= bytes.length; offset += 64) this.compress(bytes, offset);
+    if (offset < bytes.length) {
+      this.block.set(bytes.subarray(offset), 0);
+      this.filled = bytes.length - offset;
     }
     return this;
   }
@@ -94,24 +99,24 @@ class SmallSha256 implements Sha256 {
     this.block[this.filled++] = 0x80;
     if (this.filled > 56) {
       this.block.fill(0, this.filled);
-      this.compress();
+      this.compress(this.block, 0);
       this.filled = 0;
     }
     this.block.fill(0, this.filled, 56);
     const view = new DataView(this.block.buffer);
     view.setUint32(56, Math.floor(bits / 0x100000000));
     view.setUint32(60, bits >>> 0);
-    this.compress();
+    this.compress(this.block, 0);
     let hex = '';
     for (const word of this.state) hex += word.toString(16).padStart(8, '0');
     return hex;
   }
 
-  private compress(): void {
+  /** One 64-byte block of `b`, from `at`. */
+  private compress(b: Uint8Array, at: number): void {
     const w = this.words;
-    const b = this.block;
-    for (let i = 0; i < 16; i++) {
-      w[i] = (b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!;
+    for (let i = 0, j = at; i < 16; i++, j += 4) {
+      w[i] = (b[j]! << 24) | (b[j + 1]! << 16) | (b[j + 2]! << 8) | b[j + 3]!;
     }
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15]!;

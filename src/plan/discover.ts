@@ -106,7 +106,8 @@ export function buildFunctionSpecs(
   const byName = new Map<string, FunctionSpec>();
 
   for (const candidate of directories) {
-    const manifestPath = `${candidate.directory}/${MANIFEST_FILE}`;
+    const manifestPath =
+      candidate.manifestText === undefined ? '' : `${candidate.directory}/${MANIFEST_FILE}`;
     let manifest: FunctionManifest = {};
     if (candidate.manifestText !== undefined) {
       const parsed = parseRequired(parse)(candidate.manifestText, manifestPath);
@@ -128,7 +129,7 @@ export function buildFunctionSpecs(
       continue;
     }
 
-    const name = manifest.name ?? path.posix.basename(candidate.directory);
+    const name = manifest.name ?? candidate.directory.slice(candidate.directory.lastIndexOf('/') + 1);
     if (manifest.name === undefined && (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 39)) {
       problems.push({
         file: candidate.directory,

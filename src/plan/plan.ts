@@ -165,30 +165,22 @@ export function makePlan(
     );
   }
 
-  // Object literals rather than spreads: this runs once per function of the repository.
-  const planned: PlannedFunction[] = functions.map((spec) => {
+  // A plain loop and one object literal per function, no spreads or closures: this runs once per
+  // function of the repository.
+  const planned: PlannedFunction[] = [];
+  for (const spec of functions) {
     const isChanged = changed(spec);
-    const entry = (action: FunctionAction, reason: string): PlannedFunction => ({
-      name: spec.name,
-      directory: spec.directory,
-      spec,
-      changed: isChanged,
-      service: serviceFor(spec.name),
-      action,
-      reason,
-    });
-    if (mode === 'cleanup') return entry('delete', 'the pull request was closed');
-    if (mode === 'plan') return entry('skip', why ?? 'plan only');
-    if (!isChanged) return entry('skip', 'unchanged');
-    return {
-      name: spec.name,
-      directory: spec.directory,
-      spec,
-      changed: isChanged,
-      service: serviceFor(spec.name),
-      action: mode === 'preview' ? 'preview' : 'deploy',
-    };
-  });
+    const service = serviceFor(spec.name);
+    planned.push(
+      mode === 'cleanup'
+        ? plannedFunction(spec, isChanged, service, 'delete', 'the pull request was closed')
+        : mode === 'plan'
+          ? plannedFunction(spec, isChanged, service, 'skip', why ?? 'plan only')
+          : !isChanged
+            ? plannedFunction(spec, isChanged, service, 'skip', 'unchanged')
+            : plannedFunction(spec, isChanged, service, mode === 'preview' ? 'preview' : 'deploy'),
+    );
+  }
   for (const directory of deletedDirectories.sort()) {
     const name = context.previousNames?.get(directory) ?? path.posix.basename(directory);
     if (planned.some((fn) => fn.name === name)) continue;
@@ -209,7 +201,37 @@ export function makePlan(
     ...(context.base ? { base: context.base } : {}),
     ...(context.head ? { head: context.head } : {}),
     ...(pr !== undefined ? { pullRequest: pr } : {}),
-    functions: planned.sort((a, b) => byCodeUnits(a.name, b.name)),
+    functions: sortedByName(planned),
     notes,
   };
+}
+
+function plannedFunction(
+  spec: FunctionSpec,
+  changed: boolean,
+  service: string,
+  action: FunctionAction,
+  reason?: string,
+): PlannedFunction {
+  const entry: PlannedFunction = {
+    name: spec.name,
+    directory: spec.directory,
+    spec,
+    changed,
+    service,
+    action,
+  };
+  if (reason !== undefined) entry.reason = reason;
+  return entry;
+}
+
+/** Sorted by name; functions usually come sorted already (by directory), and checking is cheaper. */
+function sortedByName(functions: PlannedFunction[]): PlannedFunction[] {
+  let previous: string | undefined;
+  for (const { name } of functions) {
+    if (previous !== undefined && previous > name)
+      return functions.sort((a, b) => byCodeUnits(a.name, b.name));
+    previous = name;
+  }
+  return functions;
 }

@@ -11,15 +11,21 @@ import { writeSync } from 'node:fs';
  * the process exits. EPIPE (the reader went away, as in `faas-deploy plan --json | head`) calls
  * `onClosed`, once.
  */
+export interface FdWriter {
+  (text: string): void;
+  /** True once output went to the stream, which may still be writing it. */
+  readonly streaming: boolean;
+}
+
 export function fdWriter(
   fd: number,
   stream: () => NodeJS.WritableStream,
   onClosed: () => void,
   write: (fd: number, buffer: Buffer, offset: number) => number = writeSync,
-): (text: string) => void {
+): FdWriter {
   let fallback: NodeJS.WritableStream | undefined;
   let closed = false;
-  return (text) => {
+  const writer = (text: string): void => {
     if (closed) return;
     if (fallback) {
       fallback.write(text);
@@ -46,4 +52,5 @@ export function fdWriter(
       }
     }
   };
+  return Object.defineProperty(writer, 'streaming', { get: () => fallback !== undefined }) as FdWriter;
 }
