@@ -85,7 +85,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 function measure(repo, runs) {
   const samples = { diff: [], node: [], plan: [], uncached: [], phases: [] };
   const planArgs = [cli, 'plan', '--repo', repo.dir, '--base', repo.base, '--head', repo.head, '--json'];
-  // dist/cli.js keeps its compiled code in Node's compile cache (warm after the first run); the
+  // dist/cli.js keeps the code a plan compiled in its code cache (warm after the first run); the
   // last column shows a run without it, as the first run after an install or a cleared /tmp is.
   const uncachedEnv = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
   // A fifth run per round reports its phases (FAAS_DEPLOY_TIMINGS=1), kept apart from the timed
@@ -150,7 +150,7 @@ export function planMarkdown(result) {
   return [
     '## Plan on a large monorepo',
     '',
-    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the four commands (and a fifth run that reports its phases, below) taking turns; load is the 1-minute load average around the row. dist/cli.js keeps its compiled code in Node's compile cache (under the system's temporary directory), warm after the first run; the last column is the same plan with \`NODE_DISABLE_COMPILE_CACHE=1\`, as a first run after an install is.`,
+    `Command: \`node bench/plan.mjs\` (part of \`npm run bench\`). A synthetic repository of N functions (go.mod, main.go and 18 files in lib/ each; in the last row a function.yaml instead of one of them), one commit changing some of them; \`node dist/cli.js plan --base B --head H --json\` against \`git diff --name-only B H\` plus \`node -e 0\` (the bound of issue #4 is 1.5× that sum). Medians of ${result.runs} runs after 2 warm-ups, the four commands (and a fifth run that reports its phases, below) taking turns; load is the 1-minute load average around the row. dist/cli.js keeps the code V8 compiled during a plan in its code cache (under the system's temporary directory), warm after the first run; the last column is the same plan with \`NODE_DISABLE_COMPILE_CACHE=1\`, as a first run after an install is.`,
     '',
     '| repository | functions planned | changed | git diff (ms) | node start (ms) | plan (ms) | plan ÷ (diff + node) | load | plan, no compile cache (ms) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

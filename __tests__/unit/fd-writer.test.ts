@@ -24,6 +24,7 @@ describe('fdWriter', () => {
     write('wörld\n');
     write('x'.repeat(1 << 20));
     closeSync(fd);
+    expect(write.streaming).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe(`héllo wörld\n${'x'.repeat(1 << 20)}`);
   });
 
@@ -59,6 +60,7 @@ describe('fdWriter', () => {
       },
     );
     write('abcdef');
+    expect(write.streaming).toBe(true);
     write('ghi');
     expect(calls).toBe(2);
     expect(Buffer.concat(chunks).toString()).toBe('cdefghi');
