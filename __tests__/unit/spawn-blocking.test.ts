@@ -118,6 +118,14 @@ describe('spawnBlocking', () => {
     expect(spawnSyncBinding(throwing)).toBeUndefined();
   });
 
+  it('uses the binding only on the Node majors whose binding it knows', () => {
+    const real = (process as unknown as { binding: unknown }).binding;
+    expect(spawnSyncBinding(real, '24.21.0')).toBeDefined();
+    expect(spawnSyncBinding(real, '20.20.2')).toBeDefined();
+    expect(spawnSyncBinding(real, '19.9.0')).toBeUndefined();
+    expect(spawnSyncBinding(real, '25.0.0')).toBeUndefined();
+  });
+
   it('under --pending-deprecation uses child_process and prints no deprecation warning', () => {
     const modulePath = path.resolve('src/util/spawn-blocking.ts');
     const probe = [

@@ -7,10 +7,12 @@
  * plan` that is a tenth of the whole run (issue #4). Underneath, spawnSync is Node's `spawn_sync`
  * binding, which `process.binding()` still hands out (on its allowlist since Node 10; DEP0111 is a
  * documentation-only deprecation). This module calls that binding with exactly the options
- * child_process.spawnSync would pass for these arguments, and uses child_process.spawnSync itself
- * whenever the binding is not the one expected: process.binding missing or wrapped
- * (`--pending-deprecation` wraps it to warn), or no `spawn` in it. Both paths are tested to answer
- * alike (__tests__/unit/spawn-blocking.test.ts).
+ * child_process.spawnSync passes for these arguments in Node 20 to 24 (checked by hand on 20, by the
+ * tests on 24, the action's runtime), and uses child_process.spawnSync itself whenever the binding
+ * may not be the one expected: another Node major (an internal binding can change shape, and a
+ * wrong call aborts the process), process.binding missing or wrapped (`--pending-deprecation` wraps
+ * it to warn), or no `spawn` in it. Both paths are tested to answer alike
+ * (__tests__/unit/spawn-blocking.test.ts).
  */
 
 export interface BlockingOptions {
@@ -56,10 +58,16 @@ interface SpawnSyncBinding {
 
 type Binder = (name: string) => unknown;
 
+/** The Node majors whose spawn_sync binding takes the options below. */
+const KNOWN_MAJORS = { from: 20, to: 24 };
+
 /** The binding, or undefined where it is not there or not safe to call quietly. */
 export function spawnSyncBinding(
   binder: unknown = (process as { binding?: unknown }).binding,
+  nodeVersion: string = process.versions.node,
 ): SpawnSyncBinding | undefined {
+  const major = Number(nodeVersion.split('.')[0]);
+  if (!(major >= KNOWN_MAJORS.from && major <= KNOWN_MAJORS.to)) return undefined;
   // Node's own process.binding is a function named "binding"; --pending-deprecation replaces it
   // with a wrapper named "deprecated" that prints DEP0111 on standard error.
   if (typeof binder !== 'function' || binder.name !== 'binding') return undefined;
