@@ -85,18 +85,22 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 function measure(repo, runs) {
   const samples = { diff: [], node: [], plan: [], uncached: [], phases: [] };
   const planArgs = [cli, 'plan', '--repo', repo.dir, '--base', repo.base, '--head', repo.head, '--json'];
-  // dist/cli.js keeps the code a plan compiled in its code cache (warm after the first run); the
-  // last column shows a run without it, as the first run after an install or a cleared /tmp is.
-  const uncachedEnv = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
+  // dist/cli.js keeps the code its first successful plan compiled in a code cache; each repository
+  // gets a cache of its own, made by the first warm-up run (as a user's first plan of their
+  // repository makes it), not one left behind by the tests. The last column shows a run without
+  // it, as the first run after an install or a cleared /tmp is.
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'faas-bench-code-cache-'));
+  const env = { ...process.env, NODE_COMPILE_CACHE: cacheDir };
+  const uncachedEnv = { ...env, NODE_DISABLE_COMPILE_CACHE: '1' };
   // A fifth run per round reports its phases (FAAS_DEPLOY_TIMINGS=1), kept apart from the timed
   // ones: writing to standard error costs a little itself.
-  const timingsEnv = { ...process.env, FAAS_DEPLOY_TIMINGS: '1' };
+  const timingsEnv = { ...env, FAAS_DEPLOY_TIMINGS: '1' };
   const load = loadavg()[0];
   let planned;
   for (let i = 0; i < runs + 2; i++) {
     const diff = time('git', ['diff', '--name-only', repo.base, repo.head], repo.dir);
     const node = time(process.execPath, ['-e', '0'], repo.dir);
-    const plan = time(process.execPath, planArgs, repo.dir);
+    const plan = time(process.execPath, planArgs, repo.dir, env);
     const uncached = time(process.execPath, planArgs, repo.dir, uncachedEnv);
     planned = JSON.parse(plan.stdout);
     if (uncached.stdout !== plan.stdout)
@@ -109,6 +113,7 @@ function measure(repo, runs) {
     samples.uncached.push(uncached.ms);
     samples.phases.push(phases);
   }
+  rmSync(cacheDir, { recursive: true, force: true });
   return {
     diff: median(samples.diff),
     node: median(samples.node),
