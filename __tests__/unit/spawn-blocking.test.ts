@@ -2,15 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawnBlocking, spawnSyncBinding } from '../../src/util/spawn-blocking.js';
 
 // spawnBlocking calls Node's spawn_sync binding itself, or child_process.spawnSync where the
 // binding is not the expected one: both paths run real programs here and must answer alike.
 const binding = spawnSyncBinding();
 const paths = [
-  ['the spawn_sync binding', binding],
-  ['child_process.spawnSync', undefined],
+  ['the spawn_sync binding', binding ?? null],
+  ['child_process.spawnSync', null],
 ] as const;
 
 const script = [
@@ -43,6 +43,19 @@ describe('spawnBlocking', () => {
       `in:héllo args:${JSON.stringify(args.slice(3))} cwd:${cwd} env:a=b c`,
     );
     expect(result.stderr.toString('utf8')).toBe('to stderr');
+  });
+
+  it('takes the path it is given: child_process.spawnSync only without the binding', () => {
+    const childProcess = process.getBuiltinModule('node:child_process');
+    const spy = vi.spyOn(childProcess, 'spawnSync');
+    try {
+      spawnBlocking('git', ['--version'], {}, binding ?? null);
+      expect(spy).not.toHaveBeenCalled();
+      spawnBlocking('git', ['--version'], {}, null);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it.each(paths)('gives the program no standard input without input (%s)', (_name, using) => {

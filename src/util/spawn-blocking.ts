@@ -101,17 +101,24 @@ function envPairs(env: NodeJS.ProcessEnv): string[] {
   return pairs;
 }
 
-let binding: SpawnSyncBinding | undefined | null = null;
+let processBinding: { binding: SpawnSyncBinding | null } | undefined;
+
+/** This process's binding (looked up once), or null to use child_process.spawnSync. */
+function defaultBinding(): SpawnSyncBinding | null {
+  processBinding ??= { binding: spawnSyncBinding() ?? null };
+  return processBinding.binding;
+}
 
 /**
  * Runs `file` with `args` and waits for it. Throws (like child_process.spawnSync's `error`) when
- * the program cannot be started; a non-zero exit is a result, not an error.
+ * the program cannot be started; a non-zero exit is a result, not an error. `using` is the binding
+ * to call, null for child_process.spawnSync (the tests run both).
  */
 export function spawnBlocking(
   file: string,
   args: readonly string[],
   options: BlockingOptions = {},
-  using: SpawnSyncBinding | undefined = binding === null ? (binding = spawnSyncBinding()) : binding,
+  using: SpawnSyncBinding | null = defaultBinding(),
 ): BlockingResult {
   if (file.includes('\0') || args.some((arg) => arg.includes('\0'))) {
     throw new TypeError(`The arguments of ${file} must not contain null bytes.`);
