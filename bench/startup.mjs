@@ -144,6 +144,7 @@ export async function startupBenchmark(runs = 30) {
     'dist/index.js',
     'dist/cli.js',
     'dist/cli-main.cjs',
+    'dist/cli-yaml.cjs',
     ...readdirSync(path.join(root, 'dist/chunks')).map((f) => `dist/chunks/${f}`),
   ];
   const sizes = files.map((file) => ({ file, kib: statSync(path.join(root, file)).size / 1024 }));

@@ -60,6 +60,32 @@ const common = {
     js: "import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);",
   },
 };
+const cliCommon = {
+  ...common,
+  splitting: false,
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  // import() becomes require(), which the CLI's loader serves (vm.Script has no module loader).
+  supported: { 'dynamic-import': false },
+  define: { ...common.define, 'import.meta.url': '__faasModuleUrl' },
+  banner: { js: 'const __faasModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
+};
+const YAML_BUNDLE = './cli-yaml.cjs';
+const yamlApart = {
+  name: 'yaml-apart',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^js-yaml$|[\\/]manifest\.js$/ }, (args) => {
+      if (args.kind === 'dynamic-import') return { path: YAML_BUNDLE, external: true };
+      if (
+        args.kind === 'import-statement' &&
+        args.path === 'js-yaml' &&
+        !/[\\/]src[\\/]plan[\\/](manifest|yaml-positions)\.ts$/.test(args.importer)
+      )
+        throw new Error(`build: ${args.importer} imports js-yaml statically: the CLI loads it on first use`);
+      return undefined;
+    });
+  },
+};
 const results = [
   await build({
     ...common,
@@ -69,15 +95,14 @@ const results = [
   }),
   // CommonJS, so that dist/cli.js can compile it with vm.Script and V8's code cache. Its one use
   // of import.meta.url (src/package/template.ts, to find templates/) gets the bundle's own URL.
+  // What the CLI imports dynamically for YAML (js-yaml, the function.yaml parser) is the second
+  // bundle, dist/cli-yaml.cjs, which the first requires on first use (src/util/code-cache.ts).
   await build({
-    ...common,
+    ...cliCommon,
     entryPoints: { 'cli-main': 'src/cli-entry.ts' },
-    splitting: false,
-    format: 'cjs',
-    outExtension: { '.js': '.cjs' },
-    define: { ...common.define, 'import.meta.url': '__faasModuleUrl' },
-    banner: { js: 'const __faasModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [...common.plugins, yamlApart],
   }),
+  await build({ ...cliCommon, entryPoints: { 'cli-yaml': 'src/cli-yaml.ts' } }),
 ];
 
 /**
@@ -119,22 +144,33 @@ function builtinsWithoutNamespaces(code) {
   return `${statements.join('\n')}\n${rewritten}`;
 }
 
-// vm.Script runs the CLI bundle without a module loader: an import() left in it could not load.
+// vm.Script runs the CLI bundles without a module loader: an import() left in them could not load.
 const cliMainPath = path.join(dist, 'cli-main.cjs');
 const cliMain = await readFile(cliMainPath);
-if (/\bimport\s*\(/.test(cliMain.toString('utf8'))) {
-  throw new Error('build: dist/cli-main.cjs must not contain import(): bundle what it imports');
+for (const bundle of ['cli-main.cjs', 'cli-yaml.cjs']) {
+  if (/\bimport\s*\(/.test(await readFile(path.join(dist, bundle), 'utf8'))) {
+    throw new Error(`build: dist/${bundle} must not contain import(): bundle what it imports`);
+  }
+}
+if (!cliMain.toString('utf8').includes(`require("${YAML_BUNDLE}")`)) {
+  throw new Error(`build: dist/cli-main.cjs does not load ${YAML_BUNDLE}`);
 }
 
-// The CLI executable, which knows the bundle's content by the first 16 hex digits of its SHA-256
-// (the key of its code cache).
+// The CLI executable, which knows the bundles' content by the first 16 hex digits of their SHA-256
+// (the key of their code cache).
 const launcher = await build({
   ...common,
   entryPoints: { cli: 'src/cli-launcher.ts' },
   splitting: false,
   define: {
     ...common.define,
-    __FAAS_CLI_MAIN_KEY__: JSON.stringify(createHash('sha256').update(cliMain).digest('hex').slice(0, 16)),
+    __FAAS_CLI_MAIN_KEY__: JSON.stringify(
+      createHash('sha256')
+        .update(cliMain)
+        .update(await readFile(path.join(dist, 'cli-yaml.cjs')))
+        .digest('hex')
+        .slice(0, 16),
+    ),
   },
   banner: { js: '#!/usr/bin/env node' },
 });

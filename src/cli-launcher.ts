@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { codeCacheDirectory, runCachedScript } from './util/code-cache.js';
 
-/** The first 16 hex digits of the SHA-256 of dist/cli-main.cjs, written in by scripts/build.mjs. */
+/** The first 16 hex digits of the SHA-256 of dist/cli-main.cjs and dist/cli-yaml.cjs, written in by scripts/build.mjs. */
 declare const __FAAS_CLI_MAIN_KEY__: string;
 
 // The cache keeps what a successful `plan` compiled (the command that must start fast), not what

@@ -97,6 +97,29 @@ describe('runCachedScript', () => {
     expect(cacheFiles(cacheDir)).toHaveLength(2);
   });
 
+  it('runs a sibling bundle the bundle requires the same way, with a cache of its own, once', () => {
+    const bundle = makeBundle(
+      [
+        "'use strict';",
+        "const first = require('./sibling.cjs');",
+        "const again = require('./sibling.cjs');",
+        "module.exports.answer = () => `${first.value}:${first === again}:${require('node:path').sep}`;",
+      ].join('\n'),
+    );
+    writeFileSync(
+      path.join(path.dirname(bundle), 'sibling.cjs'),
+      'globalThis.siblingRuns = (globalThis.siblingRuns ?? 0) + 1;\nmodule.exports.value = `sibling ${globalThis.siblingRuns}`;\n',
+    );
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'faas-code-cache-dir-'));
+    expect(run(bundle, cacheDir)).toEqual({ answer: 'sibling 1:true:/', cache: 'missing' });
+    expect(
+      cacheFiles(cacheDir)
+        .map((name) => name.split('-')[0])
+        .sort(),
+    ).toEqual(['bundle.cjs', 'sibling.cjs']);
+    expect(run(bundle, cacheDir)).toEqual({ answer: 'sibling 1:true:/', cache: 'used' });
+  });
+
   it('writes nothing when the run is not worth keeping', () => {
     const bundle = makeBundle(BUNDLE('one'));
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'faas-code-cache-dir-'));

@@ -81,7 +81,8 @@ const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { 
 /**
  * Compiles and runs `file` (a CommonJS bundle) with the code cache of `cacheDir` under `key`.
  * `key` names the file's content (V8 itself only compares the length); the file's size and
- * modification time are added to it.
+ * modification time are added to it. The bundle may require a sibling bundle (`./<name>.cjs`,
+ * beside it), which runs the same way, with a cache file of its own, once.
  */
 export function runCachedScript(
   file: string,
@@ -139,7 +140,30 @@ export function runCachedScript(
     filename: string,
     dirname: string,
   ) => void;
-  const { createRequire } = process.getBuiltinModule('node:module');
-  run(module.exports, createRequire(file), module, file, path.dirname(file));
+  run(module.exports, bundleRequire(file, key, cacheDir, worthKeeping), module, file, path.dirname(file));
   return { exports: module.exports, cache };
+}
+
+/** Sibling bundles already run, by path. */
+const siblings = new Map<string, unknown>();
+
+/** Node's require for `file`, but a sibling bundle (`./<name>.cjs`) goes through runCachedScript. */
+function bundleRequire(
+  file: string,
+  key: string,
+  cacheDir: string | undefined,
+  worthKeeping: () => boolean,
+): NodeJS.Require {
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const nodeRequire = createRequire(file);
+  const required = (id: string): unknown => {
+    if (!/^\.\/[\w.-]+\.cjs$/.test(id)) return nodeRequire(id);
+    const sibling = path.join(path.dirname(file), id);
+    if (!siblings.has(sibling)) {
+      siblings.set(sibling, runCachedScript(sibling, key, cacheDir, worthKeeping).exports);
+    }
+    return siblings.get(sibling);
+  };
+  // require.resolve, require.cache and the rest, as the bundle's own.
+  return Object.assign(required, nodeRequire);
 }
