@@ -11,6 +11,7 @@ import { renderService } from './deploy/render-service.js';
 import { describeError } from './util/errors.js';
 import { processRunner, type CommandRunner } from './util/exec.js';
 import { spawnBlocking } from './util/spawn-blocking.js';
+import { backgroundSpawner, type BackgroundSpawner } from './util/spawn-background.js';
 import { NO_TIMER, RecordingPhaseTimer } from './util/phase-timer.js';
 import type { Plan, PlannedFunction } from './plan/types.js';
 
@@ -82,18 +83,24 @@ function parseCommandLine(argv: readonly string[]) {
   return { help: false as const, values };
 }
 
+let background: { spawn: BackgroundSpawner | undefined } | undefined;
+
 /**
- * Runs a command to completion before returning, with an argument array and never a shell, like
- * processRunner. The CLI runs its git commands one after another with nothing to do meanwhile, and
- * a synchronous child needs none of the sockets and streams an asynchronous one sets up: on `plan`
- * in a large monorepo those cost more than git itself (issue #4; src/util/spawn-blocking.ts). Live
- * output and cancelling need the asynchronous runner.
+ * The CLI's runner: an argument array and never a shell, like processRunner, but without
+ * node:child_process, whose sockets and streams cost more than git itself on `plan` in a large
+ * monorepo (issue #4). The program starts before run() returns, so a caller can start `git diff`
+ * and list the function directories while it runs (src/util/spawn-background.ts); where that
+ * binding is not the expected one, run() runs the program to completion first
+ * (src/util/spawn-blocking.ts). Input, live output and cancelling need processRunner.
  */
-export const blockingRunner: CommandRunner = {
-  // async: a program that cannot be started rejects, as with processRunner.
+export const cliRunner: CommandRunner = {
   async run(command, args, options = {}) {
     if (options.onOutput || options.signal) return processRunner.run(command, args, options);
-    const result = spawnBlocking(command, args, options);
+    background ??= { spawn: backgroundSpawner() };
+    const result =
+      background.spawn && options.input === undefined
+        ? await background.spawn(command, args, options)
+        : spawnBlocking(command, args, options);
     return {
       exitCode: result.status ?? (result.signal ? 128 : 1),
       stdout: result.stdout.toString('utf8'),
@@ -154,7 +161,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       settings: { mode: 'auto', functionsDir, deployAllOn: [], deployBranches: [], functions: undefined },
       defaultWatchdog: 'classic',
       event,
-      runner: blockingRunner,
+      runner: cliRunner,
       ...(revisions ? { revisions } : {}),
       planAll: !revisions && event.name === '',
       timer,

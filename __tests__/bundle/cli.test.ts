@@ -22,9 +22,10 @@ const run = promisify(execFile);
 async function faas(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
+  nodeOptions: string[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env });
+    const { stdout, stderr } = await run(process.execPath, [...nodeOptions, cli, ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -192,6 +193,41 @@ describe('faas-deploy plan (dist/cli.js)', () => {
       ['dir-marker', 'python'],
       ['linked', 'python'],
       ['plain', 'go'],
+    ]);
+  });
+
+  it('plans alike through public Node APIs only (--pending-deprecation), without a warning', async () => {
+    // --pending-deprecation wraps process.binding, so the CLI takes none of Node's bindings: git
+    // runs through child_process.spawnSync and files are probed with fs.lstatSync
+    // (src/util/spawn-background.ts, spawn-blocking.ts, regular-file.ts).
+    repo = makeRepo();
+    const base = repo.commit('functions', {
+      ...goFunction('alpha'),
+      ...goFunction('beta'),
+      'functions/dir-marker/package.json/keep': '',
+      'functions/dir-marker/handler.py': 'print(1)\n',
+      'functions/linked/handler.py': 'print(1)\n',
+      'elsewhere/go.mod': 'module x\n',
+    });
+    const head = repo.commit('change beta', { 'functions/beta/extra.go': 'package main\n' });
+    // Not committed: discovery reads the working tree.
+    symlinkSync(
+      path.join(repo.dir, 'elsewhere', 'go.mod'),
+      path.join(repo.dir, 'functions', 'linked', 'go.mod'),
+    );
+    const args = ['plan', '--repo', repo.dir, '--base', base, '--head', head, '--json'];
+    const internal = await faas(args);
+    const publicApis = await faas(args, process.env, ['--pending-deprecation']);
+    expect(publicApis).toEqual(internal);
+    expect(internal).toMatchObject({ code: 0, stderr: '' });
+    const plan = JSON.parse(internal.stdout) as {
+      functions: { name: string; runtime: string; changed: boolean }[];
+    };
+    expect(plan.functions.map((fn) => [fn.name, fn.runtime, fn.changed])).toEqual([
+      ['alpha', 'go', false],
+      ['beta', 'go', true],
+      ['dir-marker', 'python', false],
+      ['linked', 'python', false],
     ]);
   });
 

@@ -1,9 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blockingRunner } from '../../src/cli.js';
+import { cliRunner } from '../../src/cli.js';
 import { processRunner } from '../../src/util/exec.js';
 
-// The CLI's synchronous runner must answer exactly as processRunner does.
-describe('blockingRunner', () => {
+// The CLI's runner (programs started in the background, or run to completion where they take
+// input) must answer exactly as processRunner does.
+describe('cliRunner', () => {
   const script = [
     'let input = "";',
     'process.stdin.on("data", (chunk) => (input += chunk));',
@@ -13,30 +17,53 @@ describe('blockingRunner', () => {
     '  process.exitCode = 3;',
     '});',
   ].join('\n');
+  const args = ['-e', script, '--', '--not-an-option; $(echo no shell)'];
 
   it('passes arguments, input and the working directory, and returns output and exit code', async () => {
-    const args = ['-e', script, '--', '--not-an-option; $(echo no shell)'];
     const options = { cwd: '/', input: 'héllo' };
-    const blocking = await blockingRunner.run(process.execPath, args, options);
-    expect(blocking).toEqual({
+    const result = await cliRunner.run(process.execPath, args, options);
+    expect(result).toEqual({
       exitCode: 3,
       stdout: 'in:héllo arg:--not-an-option; $(echo no shell) cwd:/',
       stderr: 'to stderr',
     });
-    expect(await processRunner.run(process.execPath, args, options)).toEqual(blocking);
+    expect(await processRunner.run(process.execPath, args, options)).toEqual(result);
+  });
+
+  it('answers as processRunner without input (the background path)', async () => {
+    const options = { cwd: '/', env: { ...process.env, LANG: 'C' } };
+    const result = await cliRunner.run(process.execPath, args, options);
+    expect(result).toEqual({
+      exitCode: 3,
+      stdout: 'in: arg:--not-an-option; $(echo no shell) cwd:/',
+      stderr: 'to stderr',
+    });
+    expect(await processRunner.run(process.execPath, args, options)).toEqual(result);
+  });
+
+  it('returns while the program still runs, so the caller can work meanwhile', async () => {
+    // The program waits (at most 10 s) for a file the caller makes only after run() has returned:
+    // a runner that ran it to completion first would see it give up and exit 1.
+    const go = path.join(mkdtempSync(path.join(tmpdir(), 'faas-runner-')), 'go');
+    const waiter = [
+      'const { existsSync } = require("node:fs");',
+      'const deadline = Date.now() + 10000;',
+      'const poll = () => existsSync(process.argv[1]) ? process.exit(0) : Date.now() > deadline ? process.exit(1) : setTimeout(poll, 5);',
+      'poll();',
+    ].join('\n');
+    const running = cliRunner.run(process.execPath, ['-e', waiter, go]);
+    writeFileSync(go, '');
+    expect((await running).exitCode).toBe(0);
   });
 
   it('returns output of any size', async () => {
-    const result = await blockingRunner.run(process.execPath, [
-      '-e',
-      'process.stdout.write("x".repeat(5e6))',
-    ]);
+    const result = await cliRunner.run(process.execPath, ['-e', 'process.stdout.write("x".repeat(5e6))']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout.length).toBe(5e6);
   });
 
   it('rejects when the program cannot be started', async () => {
-    await expect(blockingRunner.run('faas-deploy-no-such-program', [])).rejects.toThrow(/ENOENT/);
+    await expect(cliRunner.run('faas-deploy-no-such-program', [])).rejects.toThrow(/ENOENT/);
     await expect(processRunner.run('faas-deploy-no-such-program', [])).rejects.toThrow(/ENOENT/);
   });
 });

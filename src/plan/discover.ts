@@ -1,9 +1,10 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { byCodeUnits } from '../util/compare.js';
 import path from 'node:path';
 import type { FunctionManifest, parseManifest } from './manifest.js';
 import { detectRuntime, RUNTIME_MARKERS } from './runtime.js';
 import { parseDurationSeconds } from '../util/duration.js';
+import { isRegularFile } from '../util/regular-file.js';
 import type { FunctionSpec, ManifestProblem, Runtime, Watchdog } from './types.js';
 
 export const MANIFEST_FILE = 'function.yaml';
@@ -21,16 +22,11 @@ export interface FunctionDirectory {
   manifestText?: string;
 }
 
-/** True when the path names a regular file (not a directory, not a symbolic link). */
-function isRegularFile(file: string): boolean {
-  return lstatSync(file, { throwIfNoEntry: false })?.isFile() === true;
-}
-
 /**
  * Reads the candidate directories directly under the functions directory: function.yaml where
  * there is one, and whether each runtime marker is there, in detection order up to the first one
- * found — one lstat each, about half the cost of listing a directory of twenty files (a function
- * without a manifest costs two system calls). Synchronous on purpose: a monorepo has thousands of
+ * found — one lstat each (src/util/regular-file.ts), about half the cost of listing a directory of
+ * twenty files (a function without a manifest costs two system calls). Synchronous on purpose: a monorepo has thousands of
  * them, and a promise per directory costs more than the system calls.
  */
 export function scanFunctionsDir(repoRoot: string, functionsDir: string): FunctionDirectory[] {

@@ -88,6 +88,15 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: Manif
 /** Discovers the functions, detects what changed and decides what to do with each. */
 export async function planRepository(request: PlanRequest): Promise<PlanResult> {
   const timer = request.timer ?? NO_TIMER;
+  const git = new Git(request.runner, request.repoRoot);
+  // The diff of two given revisions needs nothing from discovery, so it starts first: with a runner
+  // that starts programs at once (the CLI's, src/cli.ts), git runs while the directories are listed.
+  // Marked handled here, so an early return below leaves no unhandled rejection behind.
+  const diffing =
+    request.revisions && !request.planAll
+      ? diffRevisions(git, request.revisions, request.repoRoot)
+      : undefined;
+  diffing?.catch(() => undefined);
   const directories = scanFunctionsDir(request.repoRoot, request.settings.functionsDir);
   timer.mark('discovery');
   const discovered = buildFunctionSpecs(
@@ -98,7 +107,6 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
   timer.mark('manifests');
   if (discovered.problems.length > 0) return { ok: false, problems: discovered.problems };
 
-  const git = new Git(request.runner, request.repoRoot);
   const planned = (plan: Plan): PlanResult => {
     timer.mark('plan');
     return { ok: true, plan };
@@ -106,8 +114,8 @@ export async function planRepository(request: PlanRequest): Promise<PlanResult> 
   if (request.planAll) {
     return planned(makePlan(request.settings, request.event, discovered.functions, 'all'));
   }
-  if (request.revisions) {
-    const { base, head, files } = await diffRevisions(git, request.revisions, request.repoRoot);
+  if (diffing) {
+    const { base, head, files } = await diffing;
     const names = await previousNames(
       git,
       base,

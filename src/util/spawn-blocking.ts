@@ -80,7 +80,7 @@ export function spawnSyncBinding(
 }
 
 /** The error child_process.spawnSync reports for a program that could not be started. */
-function spawnError(errno: number, file: string, args: readonly string[]): NodeJS.ErrnoException {
+export function spawnError(errno: number, file: string, args: readonly string[]): NodeJS.ErrnoException {
   const { getSystemErrorName } = process.getBuiltinModule('node:util');
   const code = getSystemErrorName(errno);
   const error: NodeJS.ErrnoException & { spawnargs?: string[] } = new Error(`spawnSync ${file} ${code}`);
@@ -92,7 +92,8 @@ function spawnError(errno: number, file: string, args: readonly string[]): NodeJ
   return error;
 }
 
-function envPairs(env: NodeJS.ProcessEnv): string[] {
+/** An environment as the `KEY=value` strings Node's spawn bindings take. */
+export function envPairs(env: NodeJS.ProcessEnv): string[] {
   const pairs: string[] = [];
   for (const key of Object.keys(env)) {
     const value = env[key];
@@ -109,6 +110,13 @@ function defaultBinding(): SpawnSyncBinding | null {
   return processBinding.binding;
 }
 
+/** A C string ends at a null byte: the program would get other arguments than the ones given. */
+export function refuseNullBytes(file: string, args: readonly string[]): void {
+  if (file.includes('\0') || args.some((arg) => arg.includes('\0'))) {
+    throw new TypeError(`The arguments of ${file} must not contain null bytes.`);
+  }
+}
+
 /**
  * Runs `file` with `args` and waits for it. Throws (like child_process.spawnSync's `error`) when
  * the program cannot be started; a non-zero exit is a result, not an error. `using` is the binding
@@ -120,9 +128,7 @@ export function spawnBlocking(
   options: BlockingOptions = {},
   using: SpawnSyncBinding | null = defaultBinding(),
 ): BlockingResult {
-  if (file.includes('\0') || args.some((arg) => arg.includes('\0'))) {
-    throw new TypeError(`The arguments of ${file} must not contain null bytes.`);
-  }
+  refuseNullBytes(file, args);
   const input = options.input === undefined ? undefined : Buffer.from(options.input);
   if (!using) {
     const result = process.getBuiltinModule('node:child_process').spawnSync(file, [...args], {

@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { fsBinding, isRegularFile } from '../../src/util/regular-file.js';
+
+// isRegularFile calls Node's fs binding itself, or fs.lstatSync where the binding may not be the
+// one expected: both paths probe real files here and must answer alike, errors included.
+const binding = fsBinding();
+const paths = [
+  ['the fs binding', binding ?? null],
+  ['fs.lstatSync', null],
+] as const;
+
+function tree(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'faas-regular-'));
+  writeFileSync(path.join(dir, 'file'), 'x');
+  writeFileSync(path.join(dir, 'empty'), '');
+  writeFileSync(path.join(dir, 'ünï côde "q"'), 'x');
+  mkdirSync(path.join(dir, 'dir'));
+  symlinkSync(path.join(dir, 'file'), path.join(dir, 'link-to-file'));
+  symlinkSync(path.join(dir, 'dir'), path.join(dir, 'link-to-dir'));
+  symlinkSync(path.join(dir, 'missing'), path.join(dir, 'dangling'));
+  return dir;
+}
+
+describe('isRegularFile', () => {
+  it('finds the binding in this Node', () => {
+    expect(typeof binding?.lstat).toBe('function');
+  });
+
+  it.each(paths)('is true only for a regular file, never through a symbolic link (%s)', (_name, using) => {
+    const dir = tree();
+    const answers = Object.fromEntries(
+      ['file', 'empty', 'ünï côde "q"', 'dir', 'link-to-file', 'link-to-dir', 'dangling', 'missing'].map(
+        (name) => [name, isRegularFile(path.join(dir, name), using)],
+      ),
+    );
+    expect(answers).toEqual({
+      file: true,
+      empty: true,
+      'ünï côde "q"': true,
+      dir: false,
+      'link-to-file': false,
+      'link-to-dir': false,
+      dangling: false,
+      missing: false,
+    });
+  });
+
+  it('throws what fs.lstatSync throws for a path through a file (ENOTDIR)', () => {
+    const under = path.join(tree(), 'file', 'go.mod');
+    const thrown = (using: typeof binding | null) => {
+      try {
+        isRegularFile(under, using);
+      } catch (error) {
+        return error as NodeJS.ErrnoException;
+      }
+      return undefined;
+    };
+    const expected = thrown(null);
+    expect(expected?.code).toBe('ENOTDIR');
+    const actual = thrown(binding ?? null);
+    expect(actual?.message).toBe(expected?.message);
+    expect(actual).toMatchObject({ code: 'ENOTDIR', errno: expected?.errno, syscall: 'lstat', path: under });
+  });
+
+  it('takes the path it is given: fs.lstatSync only without the binding or for a null byte', () => {
+    const fs = process.getBuiltinModule('node:fs');
+    const spy = vi.spyOn(fs, 'lstatSync');
+    try {
+      const file = path.join(tree(), 'file');
+      expect(isRegularFile(file, binding ?? null)).toBe(true);
+      expect(spy).not.toHaveBeenCalled();
+      expect(isRegularFile(file, null)).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(1);
+      // A C string would end at the null byte and probe another path: fs.lstatSync refuses it.
+      expect(() => isRegularFile(`${file}\0.yaml`, binding ?? null)).toThrow(/null bytes/);
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('uses the binding only on Node 24, through an unwrapped process.binding, without the permission model', () => {
+    const real = (process as unknown as { binding: unknown }).binding;
+    expect(fsBinding(real, '24.21.0', undefined)).toBeDefined();
+    expect(fsBinding(real, '22.12.0', undefined)).toBeUndefined();
+    expect(fsBinding(real, '25.0.0', undefined)).toBeUndefined();
+    expect(fsBinding(real, '24.21.0', {})).toBeUndefined();
+    expect(fsBinding(null)).toBeUndefined();
+    const deprecated = function deprecated() {
+      throw new Error('must not be called');
+    };
+    expect(fsBinding(deprecated)).toBeUndefined();
+    const empty = function binding() {
+      return {};
+    };
+    expect(fsBinding(empty)).toBeUndefined();
+  });
+});

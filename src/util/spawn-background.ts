@@ -1,0 +1,178 @@
+/**
+ * Starts a program — argument array, never a shell — and lets the caller go on with its own work
+ * while it runs; the promise settles when the program has exited. For the CLI, which starts
+ * `git diff` and meanwhile lists a thousand function directories (issue #4: the two overlapped
+ * cost about 3 ms less than one after the other).
+ *
+ * Why not child_process.spawn: loading node:child_process also loads net, dgram and the streams
+ * (~6 ms), and its pipes need the stream machinery. Underneath, child_process.spawn is Node's
+ * `process_wrap` binding, which `process.binding()` still hands out (on its allowlist; DEP0111 is
+ * a documentation-only deprecation). This module calls its Process#spawn with the positional
+ * arguments Node 24 passes (file, args, cwd, envPairs, stdio, flags, uid, gid; the binding then
+ * exports `constants.kProcessFlagDetached`), and the program writes its standard output and error
+ * to two unlinked temporary files rather than pipes, so nothing but the exit needs the event loop.
+ * Earlier releases passed one options object, and a call of the wrong shape aborts the process, so
+ * anything else — another Node major, a binding without those constants, process.binding missing
+ * or wrapped (`--pending-deprecation`), a platform without POSIX file semantics — gets undefined
+ * from backgroundSpawner() and the caller runs the program with spawnBlocking instead. Both are
+ * tested to answer alike (__tests__/unit/spawn-background.test.ts).
+ */
+import { envPairs, refuseNullBytes, spawnError, type BlockingResult } from './spawn-blocking.js';
+
+interface ProcessHandle {
+  onexit: (exitCode: number, signalCode: string) => void;
+  spawn(
+    file: string,
+    args: string[],
+    cwd: string | undefined,
+    envPairs: string[],
+    stdio: ({ type: 'ignore' } | { type: 'fd'; fd: number })[],
+    flags: number,
+    uid: undefined,
+    gid: undefined,
+  ): number;
+  close(): void;
+}
+
+interface ProcessWrapBinding {
+  Process: new () => ProcessHandle;
+  constants: { kProcessFlagDetached: number };
+}
+
+type Binder = (name: string) => unknown;
+
+/** The Node major whose process_wrap binding takes the arguments above. */
+const KNOWN_MAJOR = 24;
+
+/** The binding, or undefined where it is not there or may not take the arguments above. */
+export function processWrapBinding(
+  binder: unknown = (process as { binding?: unknown }).binding,
+  nodeVersion: string = process.versions.node,
+  platform: string = process.platform,
+): ProcessWrapBinding | undefined {
+  if (Number(nodeVersion.split('.')[0]) !== KNOWN_MAJOR) return undefined;
+  if (platform === 'win32') return undefined;
+  // Node's own process.binding is a function named "binding"; --pending-deprecation replaces it
+  // with a wrapper named "deprecated" that prints DEP0111 on standard error.
+  if (typeof binder !== 'function' || binder.name !== 'binding') return undefined;
+  try {
+    const binding = (binder as Binder).call(process, 'process_wrap') as
+      Partial<ProcessWrapBinding> | undefined;
+    if (typeof binding?.Process !== 'function') return undefined;
+    // Present exactly where spawn takes positional arguments (an options object before that).
+    if (binding.constants?.kProcessFlagDetached !== 1) return undefined;
+    return binding as ProcessWrapBinding;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface BackgroundOptions {
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+export type BackgroundSpawner = (
+  file: string,
+  args: readonly string[],
+  options?: BackgroundOptions,
+) => Promise<BlockingResult>;
+
+let counter = 0;
+
+/**
+ * A file only this process can reach: created exclusively (never through a link someone planted)
+ * with mode 0600 in the temporary directory, and unlinked at once, so it needs no clean-up and
+ * nobody else can open it afterwards. Returns its descriptor.
+ */
+function anonymousFile(fs: typeof import('node:fs')): number {
+  const dir = process.env.TMPDIR || '/tmp';
+  const { O_CREAT, O_EXCL, O_RDWR, O_NOFOLLOW } = fs.constants;
+  for (let attempt = 0; ; attempt++) {
+    const name = `${dir}/.faas-deploy-${process.pid}-${++counter}-${Math.random().toString(36).slice(2)}`;
+    try {
+      const fd = fs.openSync(name, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o600);
+      fs.unlinkSync(name);
+      return fd;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw error;
+    }
+  }
+}
+
+/** Everything written to the file so far, read from its start whatever its offset; closes it. */
+function drain(fs: typeof import('node:fs'), fd: number): Buffer {
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buffer = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = fs.readSync(fd, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return read === size ? buffer : buffer.subarray(0, read);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A spawner that runs programs in the background through `binding`, or undefined where the
+ * binding is not the expected one (null) (see above): then run them with spawnBlocking. The promise
+ * rejects, as spawnBlocking throws, when the program cannot be started.
+ */
+export function backgroundSpawner(
+  binding: ProcessWrapBinding | null = processWrapBinding() ?? null,
+): BackgroundSpawner | undefined {
+  if (!binding) return undefined;
+  return (file, args, options = {}) => {
+    const fs = process.getBuiltinModule('node:fs');
+    let stdout: number | undefined;
+    let stderr: number | undefined;
+    try {
+      refuseNullBytes(file, args);
+      stdout = anonymousFile(fs);
+      stderr = anonymousFile(fs);
+      const out = stdout;
+      const err = stderr;
+      const child = new binding.Process();
+      const exited = new Promise<BlockingResult>((resolve, reject) => {
+        child.onexit = (exitCode, signalCode) => {
+          child.close();
+          try {
+            resolve({
+              status: signalCode ? null : exitCode,
+              signal: signalCode || null,
+              stdout: drain(fs, out),
+              stderr: drain(fs, err),
+            });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        };
+      });
+      const failed = child.spawn(
+        file,
+        [file, ...args],
+        options.cwd,
+        envPairs(options.env ?? process.env),
+        [{ type: 'ignore' }, { type: 'fd', fd: out }, { type: 'fd', fd: err }],
+        0,
+        undefined,
+        undefined,
+      );
+      if (failed !== 0) {
+        child.close();
+        fs.closeSync(out);
+        fs.closeSync(err);
+        return Promise.reject(spawnError(failed, file, args));
+      }
+      return exited;
+    } catch (error) {
+      if (stdout !== undefined) fs.closeSync(stdout);
+      if (stderr !== undefined) fs.closeSync(stderr);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+}
