@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { byCodeUnits } from '../util/compare.js';
 import path from 'node:path';
 import type { FunctionManifest, parseManifest } from './manifest.js';
 import { detectRuntime, RUNTIME_MARKERS } from './runtime.js';
 import { parseDurationSeconds } from '../util/duration.js';
-import { isRegularFile } from '../util/regular-file.js';
+import { isRegularFile, subdirectoryNames } from '../util/fs-probe.js';
 import type { FunctionSpec, ManifestProblem, Runtime, Watchdog } from './types.js';
 
 export const MANIFEST_FILE = 'function.yaml';
@@ -18,22 +18,31 @@ export interface FunctionDirectory {
    * Names of regular files directly inside it that decide its runtime: function.yaml and the
    * runtime markers, at least up to the first marker present (which is the one detection uses).
    */
-  files: Set<string>;
+  files: ReadonlySet<string>;
   manifestText?: string;
 }
 
 /**
+ * The file sets of directories without function.yaml, one per runtime marker and one for none:
+ * shared, not a new Set per directory (a monorepo has thousands).
+ */
+const ONLY: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  RUNTIME_MARKERS.map((marker) => [marker, new Set([marker])]),
+);
+const NOTHING: ReadonlySet<string> = new Set();
+
+/**
  * Reads the candidate directories directly under the functions directory: function.yaml where
  * there is one, and whether each runtime marker is there, in detection order up to the first one
- * found — one lstat each (src/util/regular-file.ts), about half the cost of listing a directory of
- * twenty files (a function without a manifest costs two system calls). Synchronous on purpose: a monorepo has thousands of
- * them, and a promise per directory costs more than the system calls.
+ * found — one lstat each (src/util/fs-probe.ts), about half the cost of listing a directory of
+ * twenty files (a function without a manifest costs two system calls). Synchronous on purpose: a
+ * monorepo has thousands of them, and a promise per directory costs more than the system calls.
  */
 export function scanFunctionsDir(repoRoot: string, functionsDir: string): FunctionDirectory[] {
   const root = path.join(repoRoot, functionsDir);
-  let entries;
+  let listed;
   try {
-    entries = readdirSync(root, { withFileTypes: true });
+    listed = subdirectoryNames(root);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -42,28 +51,34 @@ export function scanFunctionsDir(repoRoot: string, functionsDir: string): Functi
   // segment, so it normalises exactly as the placeholder "_" does.
   const head = path.posix.join(functionsDir.split(path.sep).join('/'), '_').slice(0, -1);
   const names: string[] = [];
-  for (const entry of entries) {
-    if (entry.isDirectory() && !entry.name.startsWith('.')) names.push(entry.name);
+  for (let i = 0; i < listed.length; i++) {
+    const name = listed[i] ?? '';
+    if (name.charCodeAt(0) !== 0x2e /* . */) names.push(name);
   }
   names.sort(byCodeUnits);
-  // Plain loops: this runs once per function, and in a monorepo of a thousand functions every
-  // intermediate array shows.
+  // Indexed loops, no iterator objects: this runs once per function, and in a monorepo of a
+  // thousand functions every allocation shows (as scavenges).
   const found: FunctionDirectory[] = [];
-  for (const name of names) {
-    const directory = `${root}${path.sep}${name}`;
-    const files = new Set<string>();
-    const candidate: FunctionDirectory = { directory: `${head}${name}`, files };
-    if (isRegularFile(`${directory}${path.sep}${MANIFEST_FILE}`)) {
-      files.add(MANIFEST_FILE);
-      candidate.manifestText = readFileSync(`${directory}${path.sep}${MANIFEST_FILE}`, 'utf8');
-    }
-    for (const marker of RUNTIME_MARKERS) {
-      if (isRegularFile(`${directory}${path.sep}${marker}`)) {
-        files.add(marker);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] ?? '';
+    const directory = `${root}${path.sep}${name}${path.sep}`;
+    const manifest = `${directory}${MANIFEST_FILE}`;
+    const manifestText = isRegularFile(manifest) ? readFileSync(manifest, 'utf8') : undefined;
+    let marker: string | undefined;
+    for (let m = 0; m < RUNTIME_MARKERS.length; m++) {
+      const candidate = RUNTIME_MARKERS[m] ?? '';
+      if (isRegularFile(`${directory}${candidate}`)) {
+        marker = candidate;
         break;
       }
     }
-    found.push(candidate);
+    if (manifestText === undefined) {
+      found.push({ directory: `${head}${name}`, files: (marker && ONLY.get(marker)) || NOTHING });
+    } else {
+      const files = new Set([MANIFEST_FILE]);
+      if (marker) files.add(marker);
+      found.push({ directory: `${head}${name}`, files, manifestText });
+    }
   }
   return found;
 }
@@ -101,7 +116,9 @@ export function buildFunctionSpecs(
   const problems: ManifestProblem[] = [];
   const byName = new Map<string, FunctionSpec>();
 
-  for (const candidate of directories) {
+  for (let i = 0; i < directories.length; i++) {
+    const candidate = directories[i];
+    if (!candidate) continue;
     const manifestPath =
       candidate.manifestText === undefined ? '' : `${candidate.directory}/${MANIFEST_FILE}`;
     let manifest: FunctionManifest = {};
@@ -154,24 +171,12 @@ export function buildFunctionSpecs(
   return { functions, problems };
 }
 
-/**
- * A function without function.yaml: every field at its default. The same object specFromManifest
- * makes from an empty manifest, written out because most functions of a monorepo take this path.
- */
-function defaultSpec(name: string, directory: string, runtime: Runtime, watchdog: Watchdog): FunctionSpec {
-  return {
-    name,
-    directory,
-    runtime,
-    watchdog,
-    env: {},
-    secrets: [],
-    scale: {},
-    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
-    resources: {},
-    visibility: 'public',
-  };
-}
+// The empty fields of every default spec, shared (frozen: nothing downstream may change a spec)
+// rather than four new objects per function.
+const NO_ENV: FunctionSpec['env'] = Object.freeze({});
+const NO_SECRETS = Object.freeze([]) as unknown as FunctionSpec['secrets'];
+const NO_SCALE: FunctionSpec['scale'] = Object.freeze({});
+const NO_RESOURCES: FunctionSpec['resources'] = Object.freeze({});
 
 function specFromManifest(
   name: string,
@@ -197,5 +202,24 @@ function specFromManifest(
         : (parseDurationSeconds(String(manifest.timeout)) ?? DEFAULT_TIMEOUT_SECONDS),
     resources: manifest.resources ?? {},
     visibility: manifest.visibility ?? 'public',
+  };
+}
+
+/**
+ * A function without function.yaml: every field at its default. The same object specFromManifest
+ * makes from an empty manifest, written out because most functions of a monorepo take this path.
+ */
+function defaultSpec(name: string, directory: string, runtime: Runtime, watchdog: Watchdog): FunctionSpec {
+  return {
+    name,
+    directory,
+    runtime,
+    watchdog,
+    env: NO_ENV,
+    secrets: NO_SECRETS,
+    scale: NO_SCALE,
+    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+    resources: NO_RESOURCES,
+    visibility: 'public',
   };
 }

@@ -119,7 +119,8 @@ export function makePlan(
     (mode === 'preview' || mode === 'cleanup') && pr !== undefined ? previewServiceName(name, pr) : name;
 
   let changed: (spec: FunctionSpec) => boolean;
-  let deletedDirectories: string[] = [];
+  /** Directories the change touched: those no function is in now were removed by it. */
+  let touchedSet: ReadonlySet<string> | undefined;
   const selection =
     event.name === 'workflow_dispatch' ? (settings.functions ?? event.dispatchFunctions ?? 'all') : undefined;
   if (selection !== undefined) {
@@ -153,22 +154,17 @@ export function makePlan(
     } else {
       changed = (spec) => touched.directories.has(spec.directory);
     }
-    const present = new Set(functions.map((fn) => fn.directory));
-    deletedDirectories = [...touched.directories].filter(
-      (directory) =>
-        !present.has(directory) &&
-        changes.files.some(
-          (file) =>
-            (file.status === 'D' && file.path.startsWith(`${directory}/`)) ||
-            (file.status === 'R' && file.oldPath?.startsWith(`${directory}/`)),
-        ),
-    );
+    touchedSet = touched.directories;
   }
 
-  // A plain loop and one object literal per function, no spreads or closures: this runs once per
-  // function of the repository.
+  // An indexed loop and one object literal per function, no spreads, closures or iterator objects:
+  // this runs once per function of the repository.
   const planned: PlannedFunction[] = [];
-  for (const spec of functions) {
+  const present = new Set<string>();
+  for (let i = 0; i < functions.length; i++) {
+    const spec = functions[i];
+    if (!spec) continue;
+    if (touchedSet?.has(spec.directory)) present.add(spec.directory);
     const isChanged = changed(spec);
     const service = serviceFor(spec.name);
     planned.push(
@@ -181,6 +177,18 @@ export function makePlan(
             : plannedFunction(spec, isChanged, service, mode === 'preview' ? 'preview' : 'deploy'),
     );
   }
+  const deletedDirectories =
+    changes === 'all' || !touchedSet
+      ? []
+      : [...touchedSet].filter(
+          (directory) =>
+            !present.has(directory) &&
+            changes.files.some(
+              (file) =>
+                (file.status === 'D' && file.path.startsWith(`${directory}/`)) ||
+                (file.status === 'R' && file.oldPath?.startsWith(`${directory}/`)),
+            ),
+        );
   for (const directory of deletedDirectories.sort()) {
     const name = context.previousNames?.get(directory) ?? path.posix.basename(directory);
     if (planned.some((fn) => fn.name === name)) continue;

@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { fsBinding, isRegularFile } from '../../src/util/regular-file.js';
+import { fsBinding, isRegularFile, subdirectoryNames } from '../../src/util/fs-probe.js';
 
-// isRegularFile calls Node's fs binding itself, or fs.lstatSync where the binding may not be the
-// one expected: both paths probe real files here and must answer alike, errors included.
+// isRegularFile and subdirectoryNames call Node's fs binding themselves, or fs.lstatSync and
+// fs.readdirSync where the binding may not be the one expected: both paths probe real files here
+// and must answer alike, errors included.
 const binding = fsBinding();
 const paths = [
   ['the fs binding', binding ?? null],
@@ -18,6 +19,8 @@ function tree(): string {
   writeFileSync(path.join(dir, 'empty'), '');
   writeFileSync(path.join(dir, 'ünï côde "q"'), 'x');
   mkdirSync(path.join(dir, 'dir'));
+  mkdirSync(path.join(dir, '.hidden dir'));
+  mkdirSync(path.join(dir, '-dash ü'));
   symlinkSync(path.join(dir, 'file'), path.join(dir, 'link-to-file'));
   symlinkSync(path.join(dir, 'dir'), path.join(dir, 'link-to-dir'));
   symlinkSync(path.join(dir, 'missing'), path.join(dir, 'dangling'));
@@ -48,6 +51,32 @@ describe('isRegularFile', () => {
     });
   });
 
+  it.each(paths)('lists directories only, not links to them (%s)', (_name, using) => {
+    const dir = tree();
+    expect(subdirectoryNames(dir, using).sort()).toEqual(['-dash ü', '.hidden dir', 'dir']);
+    expect(subdirectoryNames(path.join(dir, 'dir'), using)).toEqual([]);
+  });
+
+  it('lists what fs.readdirSync lists and throws what it throws', () => {
+    const dir = tree();
+    expect(subdirectoryNames(dir, binding ?? null)).toEqual(subdirectoryNames(dir, null));
+    for (const target of [path.join(dir, 'missing'), path.join(dir, 'file')]) {
+      const thrown = (using: typeof binding | null) => {
+        try {
+          subdirectoryNames(target, using);
+        } catch (error) {
+          return error as NodeJS.ErrnoException;
+        }
+        return undefined;
+      };
+      const expected = thrown(null);
+      expect(expected?.code).toMatch(/^(ENOENT|ENOTDIR)$/);
+      const actual = thrown(binding ?? null);
+      expect(actual?.message).toBe(expected?.message);
+      expect(actual).toMatchObject({ code: expected?.code, errno: expected?.errno, syscall: 'scandir' });
+    }
+  });
+
   it('throws what fs.lstatSync throws for a path through a file (ENOTDIR)', () => {
     const under = path.join(tree(), 'file', 'go.mod');
     const thrown = (using: typeof binding | null) => {
@@ -65,10 +94,18 @@ describe('isRegularFile', () => {
     expect(actual).toMatchObject({ code: 'ENOTDIR', errno: expected?.errno, syscall: 'lstat', path: under });
   });
 
-  it('takes the path it is given: fs.lstatSync only without the binding or for a null byte', () => {
+  it('takes the path it is given: fs only without the binding or for a null byte', () => {
     const fs = process.getBuiltinModule('node:fs');
     const spy = vi.spyOn(fs, 'lstatSync');
+    const listing = vi.spyOn(fs, 'readdirSync');
     try {
+      const dir = tree();
+      expect(subdirectoryNames(dir, binding ?? null)).toHaveLength(3);
+      expect(listing).not.toHaveBeenCalled();
+      expect(subdirectoryNames(dir, null)).toHaveLength(3);
+      expect(listing).toHaveBeenCalledTimes(1);
+      expect(() => subdirectoryNames(`${dir}\0`, binding ?? null)).toThrow(/null bytes/);
+      expect(listing).toHaveBeenCalledTimes(2);
       const file = path.join(tree(), 'file');
       expect(isRegularFile(file, binding ?? null)).toBe(true);
       expect(spy).not.toHaveBeenCalled();
@@ -79,6 +116,7 @@ describe('isRegularFile', () => {
       expect(spy).toHaveBeenCalledTimes(2);
     } finally {
       spy.mockRestore();
+      listing.mockRestore();
     }
   });
 
