@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -118,6 +119,25 @@ describe('runCachedScript', () => {
         .sort(),
     ).toEqual(['bundle.cjs', 'sibling.cjs']);
     expect(run(bundle, cacheDir)).toEqual({ answer: 'sibling 1:true:/', cache: 'used' });
+  });
+
+  it("requires built-ins, packages and anything else as Node's own require does", () => {
+    const bundle = makeBundle(
+      [
+        "'use strict';",
+        "const fs = require('node:fs');",
+        "const same = fs === require('fs') && fs === process.getBuiltinModule('node:fs');",
+        "const pkg = require('faas-probe-package');",
+        "const resolved = require.resolve('faas-probe-package').endsWith('/node_modules/faas-probe-package/index.js');",
+        'let missing;',
+        "try { require('node:faas-no-such-module'); } catch (error) { missing = error.code; }",
+        'module.exports.answer = () => `${same}:${pkg.value}:${resolved}:${missing}:${typeof require.cache}`;',
+      ].join('\n'),
+    );
+    const pkg = path.join(path.dirname(bundle), 'node_modules', 'faas-probe-package');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, 'index.js'), "module.exports.value = 'from a package';\n");
+    expect(run(bundle, undefined).answer).toBe('true:from a package:true:ERR_UNKNOWN_BUILTIN_MODULE:object');
   });
 
   it('writes nothing when the run is not worth keeping', () => {
