@@ -231,6 +231,15 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     ]);
   });
 
+  it('plans alike without WebAssembly (node --jitless): the same content tags, through node:crypto', async () => {
+    const args = ['plan', '--repo', 'examples', '--json'];
+    const usual = await faas(args);
+    const jitless = await faas(args, process.env, ['--jitless']);
+    expect(usual).toMatchObject({ code: 0, stderr: '' });
+    expect(jitless).toEqual(usual);
+    expect(usual.stdout).toMatch(/:ctx-[0-9a-f]{32}"/);
+  });
+
   it('keeps the code compiled by a plan for the next run (V8 code cache), unless told not to', async () => {
     repo = makeRepo();
     repo.commit('one function', goFunction('alpha'));
