@@ -1,8 +1,8 @@
 // The `faas-deploy` executable (dist/cli.js): runs the CLI bundle, dist/cli-main.cjs, with V8's
 // code cache of the previous run (src/util/code-cache.ts). The bundle itself starts the command.
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { codeCacheDirectory, runCachedScript } from './util/code-cache.js';
+import { temporaryDirectory } from './util/temp-dir.js';
 
 /** The first 16 hex digits of the SHA-256 of dist/cli-main.cjs and dist/cli-yaml.cjs, written in by scripts/build.mjs. */
 declare const __FAAS_CLI_MAIN_KEY__: string;
@@ -12,6 +12,6 @@ declare const __FAAS_CLI_MAIN_KEY__: string;
 runCachedScript(
   fileURLToPath(new URL('./cli-main.cjs', import.meta.url)),
   __FAAS_CLI_MAIN_KEY__,
-  codeCacheDirectory(process.env, tmpdir),
+  codeCacheDirectory(process.env, () => temporaryDirectory()),
   () => process.argv[2] === 'plan' && (process.exitCode ?? 0) === 0,
 );

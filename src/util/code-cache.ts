@@ -162,7 +162,6 @@ function bundleRequire(
   let node: NodeJS.Require | undefined;
   const nodeRequire = (): NodeJS.Require =>
     (node ??= process.getBuiltinModule('node:module').createRequire(file));
-  const { isBuiltin } = process.getBuiltinModule('node:module');
   const required = (id: string): unknown => {
     if (/^\.\/[\w.-]+\.cjs$/.test(id)) {
       const sibling = path.join(path.dirname(file), id);
@@ -171,7 +170,8 @@ function bundleRequire(
       }
       return siblings.get(sibling);
     }
-    return isBuiltin(id) ? process.getBuiltinModule(id) : nodeRequire()(id);
+    // undefined for anything that is not a built-in module (node:module's isBuiltin costs a load).
+    return process.getBuiltinModule(id) ?? nodeRequire()(id);
   };
   for (const property of ['resolve', 'cache', 'main', 'extensions'] as const) {
     Object.defineProperty(required, property, { get: () => nodeRequire()[property], enumerable: true });

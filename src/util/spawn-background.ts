@@ -18,6 +18,7 @@
  * tested to answer alike (__tests__/unit/spawn-background.test.ts).
  */
 import { envPairs, refuseNullBytes, spawnError, type BlockingResult } from './spawn-blocking.js';
+import { temporaryDirectory } from './temp-dir.js';
 
 interface ProcessHandle {
   onexit: (exitCode: number, signalCode: string) => void;
@@ -86,7 +87,7 @@ let counter = 0;
  * nobody else can open it afterwards. Returns its descriptor.
  */
 function anonymousFile(fs: typeof import('node:fs')): number {
-  const dir = process.env.TMPDIR || '/tmp';
+  const dir = temporaryDirectory();
   const { O_CREAT, O_EXCL, O_RDWR, O_NOFOLLOW } = fs.constants;
   for (let attempt = 0; ; attempt++) {
     const name = `${dir}/.faas-deploy-${process.pid}-${++counter}-${Math.random().toString(36).slice(2)}`;
