@@ -1,4 +1,14 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+} from 'node:fs';
 import { chmod, lutimes, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
@@ -93,19 +103,40 @@ function readBuildContextSync(directory: string, options: ReadContextOptions): C
           data: Buffer.from(readlinkSync(full)),
         });
       } else if (child.isFile()) {
-        const stat = lstatSync(full);
-        entries.push({
-          path: rel,
-          kind: 'file',
-          executable: (stat.mode & 0o111) !== 0,
-          data: readFileSync(full),
-        });
+        const file = readRegularFile(full);
+        if (file) entries.push({ path: rel, kind: 'file', executable: file.executable, data: file.data });
       }
       // Sockets, FIFOs and devices have no place in an image: left out, as docker leaves them.
     }
   }
   walk('');
   return entries.sort(comparePaths);
+}
+
+/**
+ * A regular file's bytes and executable bit from one open descriptor: never through a symbolic
+ * link (O_NOFOLLOW), never what replaced the file between the listing and the read, and one system
+ * call less than lstat and then readFileSync. Undefined for what is no longer a regular file.
+ */
+function readRegularFile(file: string): { executable: boolean; data: Buffer } | undefined {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return undefined;
+    const data = Buffer.allocUnsafe(stat.size);
+    let read = 0;
+    while (read < data.length) {
+      const n = readSync(fd, data, read, data.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return {
+      executable: (stat.mode & 0o111) !== 0,
+      data: read === data.length ? data : data.subarray(0, read),
+    };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Safe relative path: no absolute path, no `..`, no empty segment. */

@@ -12,20 +12,35 @@ export function contentTag(
   dockerfile: string,
   templateVersion: string,
 ): string {
-  // The fields go to the hash as one buffer: one update instead of two per field.
-  const parts: Buffer[] = [];
-  const field = (value: string | Buffer): void => {
-    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    parts.push(Buffer.from(`${bytes.length}:`, 'latin1'), bytes);
-  };
-  field('faas-deploy/content-tag/1');
-  field(templateVersion);
-  field(dockerfile);
+  // The fields go to the hash as one buffer, written in place: one allocation, not two per field
+  // (a function of twenty files has some sixty fields).
+  const fields: (string | Uint8Array)[] = ['faas-deploy/content-tag/1', templateVersion, dockerfile];
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const entry of sorted) {
-    field(entry.path);
-    field(entry.kind === 'dir' ? 'd' : entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f');
-    field(entry.data);
+    fields.push(
+      entry.path,
+      entry.kind === 'dir' ? 'd' : entry.kind === 'symlink' ? 'l' : entry.executable ? 'x' : 'f',
+      entry.data,
+    );
   }
-  return `ctx-${createSha256().update(Buffer.concat(parts)).digest().slice(0, 32)}`;
+  const lengths: number[] = [];
+  let total = 0;
+  for (const field of fields) {
+    const length = typeof field === 'string' ? Buffer.byteLength(field, 'utf8') : field.length;
+    lengths.push(length);
+    total += `${length}:`.length + length;
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] ?? '';
+    at += bytes.write(`${lengths[i] ?? 0}:`, at, 'latin1');
+    if (typeof field === 'string') {
+      at += bytes.write(field, at, 'utf8');
+    } else {
+      bytes.set(field, at);
+      at += field.length;
+    }
+  }
+  return `ctx-${createSha256().update(bytes).digest().slice(0, 32)}`;
 }
