@@ -164,7 +164,7 @@ export function planMarkdown(result) {
         `| ${r.label} | ${r.functions} | ${r.changed} | ${r.diff.toFixed(1)} | ${r.node.toFixed(1)} | ${r.plan.toFixed(1)} | ${(r.plan / (r.diff + r.node)).toFixed(2)} | ${r.load.toFixed(2)} | ${r.uncached.toFixed(1)} |`,
     ),
     '',
-    "Where the time of a plan goes, from the CLI itself (`FAAS_DEPLOY_TIMINGS=1`, a separate run in each round, medians, ms): *startup* is from the process's start until the CLI starts working (node itself, its built-in modules, the bundle, the command line), *discovery* lists the function directories and probes their runtime files, *manifests* parses and validates function.yaml files and builds the specs, *git* is the `git diff` process, *plan* decides each function's action, *packaging* renders and hashes the changed functions, *output* writes the JSON; node's own exit comes after *total*.",
+    "Where the time of a plan goes, from the CLI itself (`FAAS_DEPLOY_TIMINGS=1`, a separate run in each round, medians, ms): *startup* is from the process's start until the CLI starts working (node itself, its built-in modules, the bundle, the command line), *discovery* lists the function directories and probes their runtime files, *manifests* parses and validates function.yaml files and builds the specs, *git* is what is left to wait for of the `git diff` process, which starts before discovery (starting it is counted in *discovery*), *plan* decides each function's action, *packaging* renders and hashes the changed functions, *output* writes the JSON; node's own exit comes after *total*.",
     '',
     `| repository | ${PHASES.join(' | ')} |`,
     `| --- | ${PHASES.map(() => '---').join(' | ')} |`,
