@@ -94,10 +94,8 @@ export const cliRunner: CommandRunner = {
   async run(command, args, options = {}) {
     if (options.onOutput || options.signal) return processRunner.run(command, args, options);
     background ??= { spawn: backgroundSpawner() };
-    const result =
-      background.spawn && options.input === undefined
-        ? await background.spawn(command, args, options)
-        : spawnBlocking(command, args, options);
+    const started = options.input === undefined ? background.spawn?.(command, args, options) : undefined;
+    const result = started ? await started : spawnBlocking(command, args, options);
     return {
       exitCode: result.status ?? (result.signal ? 128 : 1),
       stdout: result.stdout.toString('utf8'),

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cliRunner } from '../../src/cli.js';
 import { processRunner } from '../../src/util/exec.js';
 
@@ -54,6 +54,20 @@ describe('cliRunner', () => {
     const running = cliRunner.run(process.execPath, ['-e', waiter, go]);
     writeFileSync(go, '');
     expect((await running).exitCode).toBe(0);
+  });
+
+  it('runs the program itself where it cannot make the output files of a background run', async () => {
+    vi.stubEnv('TMPDIR', path.join(tmpdir(), 'faas-no-such-directory', 'below'));
+    try {
+      const result = await cliRunner.run(process.execPath, args, { cwd: '/' });
+      expect(result).toEqual({
+        exitCode: 3,
+        stdout: 'in: arg:--not-an-option; $(echo no shell) cwd:/',
+        stderr: 'to stderr',
+      });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('returns output of any size', async () => {

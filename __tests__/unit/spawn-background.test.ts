@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   backgroundSpawner,
   processWrapBinding,
@@ -13,9 +13,10 @@ import { spawnBlocking } from '../../src/util/spawn-blocking.js';
 // it passes, there is no spawner and the CLI runs programs with spawnBlocking. Here the background
 // path runs real programs and must answer as spawnBlocking does.
 const spawner = backgroundSpawner();
-const spawn: BackgroundSpawner = (file, args, options) => {
-  if (!spawner) throw new Error('no background spawner in this Node');
-  return spawner(file, args, options);
+const spawn = (...call: Parameters<BackgroundSpawner>) => {
+  const started = spawner?.(...call);
+  if (!started) throw new Error('no background spawner in this Node, or no temporary directory');
+  return started;
 };
 
 describe('backgroundSpawner', () => {
@@ -97,6 +98,15 @@ describe('backgroundSpawner', () => {
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;
+    }
+  });
+
+  it('starts nothing when it cannot make its output files, so the caller runs the program itself', () => {
+    vi.stubEnv('TMPDIR', path.join(tmpdir(), 'faas-no-such-directory', 'below'));
+    try {
+      expect(spawner?.(process.execPath, ['-e', '0'])).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
     }
   });
 

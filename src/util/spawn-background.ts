@@ -73,11 +73,15 @@ export interface BackgroundOptions {
   env?: NodeJS.ProcessEnv | undefined;
 }
 
+/**
+ * Starts the program; undefined when its output files cannot be made (an unwritable temporary
+ * directory, say): then the caller runs it with spawnBlocking, which needs none.
+ */
 export type BackgroundSpawner = (
   file: string,
   args: readonly string[],
   options?: BackgroundOptions,
-) => Promise<BlockingResult>;
+) => Promise<BlockingResult> | undefined;
 
 let counter = 0;
 
@@ -129,14 +133,23 @@ export function backgroundSpawner(
   if (!binding) return undefined;
   return (file, args, options = {}) => {
     const fs = process.getBuiltinModule('node:fs');
+    try {
+      refuseNullBytes(file, args);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     let stdout: number | undefined;
     let stderr: number | undefined;
     try {
-      refuseNullBytes(file, args);
       stdout = anonymousFile(fs);
       stderr = anonymousFile(fs);
-      const out = stdout;
-      const err = stderr;
+    } catch {
+      if (stdout !== undefined) fs.closeSync(stdout);
+      return undefined;
+    }
+    const out = stdout;
+    const err = stderr;
+    try {
       const child = new binding.Process();
       const exited = new Promise<BlockingResult>((resolve, reject) => {
         child.onexit = (exitCode, signalCode) => {
@@ -171,8 +184,8 @@ export function backgroundSpawner(
       }
       return exited;
     } catch (error) {
-      if (stdout !== undefined) fs.closeSync(stdout);
-      if (stderr !== undefined) fs.closeSync(stderr);
+      fs.closeSync(out);
+      fs.closeSync(err);
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
