@@ -121,7 +121,7 @@ export function buildFunctionSpecs(
     if (!candidate) continue;
     const manifestPath =
       candidate.manifestText === undefined ? '' : `${candidate.directory}/${MANIFEST_FILE}`;
-    let manifest: FunctionManifest = {};
+    let manifest: FunctionManifest = NO_MANIFEST;
     if (candidate.manifestText !== undefined) {
       const parsed = parseRequired(parse)(candidate.manifestText, manifestPath);
       problems.push(...parsed.problems);
@@ -172,7 +172,8 @@ export function buildFunctionSpecs(
 }
 
 // The empty fields of every default spec, shared (frozen: nothing downstream may change a spec)
-// rather than four new objects per function.
+// rather than four new objects per function; and the empty manifest of a directory without one.
+const NO_MANIFEST: FunctionManifest = Object.freeze({});
 const NO_ENV: FunctionSpec['env'] = Object.freeze({});
 const NO_SECRETS = Object.freeze([]) as unknown as FunctionSpec['secrets'];
 const NO_SCALE: FunctionSpec['scale'] = Object.freeze({});

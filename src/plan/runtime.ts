@@ -23,8 +23,10 @@ const RUNTIME_OF: Readonly<Record<(typeof RUNTIME_MARKERS)[number], Runtime>> = 
 
 /** Runtime from the files at the top of a function directory, first match wins (DESIGN.md §2). */
 export function detectRuntime(fileNames: ReadonlySet<string>): Runtime | undefined {
-  for (const marker of RUNTIME_MARKERS) {
-    if (fileNames.has(marker)) return RUNTIME_OF[marker];
+  // Indexed: called once per function of the repository, no iterator objects.
+  for (let i = 0; i < RUNTIME_MARKERS.length; i++) {
+    const marker = RUNTIME_MARKERS[i];
+    if (marker !== undefined && fileNames.has(marker)) return RUNTIME_OF[marker];
   }
   return undefined;
 }
