@@ -27,6 +27,16 @@ function tree(): string {
   return dir;
 }
 
+/** What `run` throws, or undefined. */
+function thrownBy(run: () => unknown): NodeJS.ErrnoException | undefined {
+  try {
+    run();
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+  return undefined;
+}
+
 describe('isRegularFile', () => {
   it('finds the binding in this Node', () => {
     expect(typeof binding?.lstat).toBe('function');
@@ -61,14 +71,7 @@ describe('isRegularFile', () => {
     const dir = tree();
     expect(subdirectoryNames(dir, binding ?? null)).toEqual(subdirectoryNames(dir, null));
     for (const target of [path.join(dir, 'missing'), path.join(dir, 'file')]) {
-      const thrown = (using: typeof binding | null) => {
-        try {
-          subdirectoryNames(target, using);
-        } catch (error) {
-          return error as NodeJS.ErrnoException;
-        }
-        return undefined;
-      };
+      const thrown = (using: typeof binding | null) => thrownBy(() => subdirectoryNames(target, using));
       const expected = thrown(null);
       expect(expected?.code).toMatch(/^(ENOENT|ENOTDIR)$/);
       const actual = thrown(binding ?? null);
@@ -79,14 +82,7 @@ describe('isRegularFile', () => {
 
   it('throws what fs.lstatSync throws for a path through a file (ENOTDIR)', () => {
     const under = path.join(tree(), 'file', 'go.mod');
-    const thrown = (using: typeof binding | null) => {
-      try {
-        isRegularFile(under, using);
-      } catch (error) {
-        return error as NodeJS.ErrnoException;
-      }
-      return undefined;
-    };
+    const thrown = (using: typeof binding | null) => thrownBy(() => isRegularFile(under, using));
     const expected = thrown(null);
     expect(expected?.code).toBe('ENOTDIR');
     const actual = thrown(binding ?? null);
