@@ -7,11 +7,11 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
-  readSync,
 } from 'node:fs';
 import { chmod, lutimes, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
+import { readFromStart } from '../util/read-descriptor.js';
 
 export interface ContextEntry {
   /** Relative to the context root, forward slashes. */
@@ -123,17 +123,7 @@ function readRegularFile(file: string): { executable: boolean; data: Buffer } | 
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) return undefined;
-    const data = Buffer.allocUnsafe(stat.size);
-    let read = 0;
-    while (read < data.length) {
-      const n = readSync(fd, data, read, data.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return {
-      executable: (stat.mode & 0o111) !== 0,
-      data: read === data.length ? data : data.subarray(0, read),
-    };
+    return { executable: (stat.mode & 0o111) !== 0, data: readFromStart(fd, stat.size) };
   } finally {
     closeSync(fd);
   }

@@ -18,6 +18,7 @@
  * tested to answer alike (__tests__/unit/spawn-background.test.ts).
  */
 import { envPairs, refuseNullBytes, spawnError, type BlockingResult } from './spawn-blocking.js';
+import { readFromStart } from './read-descriptor.js';
 import { temporaryDirectory } from './temp-dir.js';
 
 interface ProcessHandle {
@@ -105,26 +106,18 @@ function anonymousFile(fs: typeof import('node:fs')): number {
   }
 }
 
-/** Everything written to the file so far, read from its start whatever its offset; closes it. */
+/** Everything written to the file so far, from its start (the child moved the offset); closes it. */
 function drain(fs: typeof import('node:fs'), fd: number): Buffer {
   try {
-    const size = fs.fstatSync(fd).size;
-    const buffer = Buffer.allocUnsafe(size);
-    let read = 0;
-    while (read < size) {
-      const n = fs.readSync(fd, buffer, read, size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return read === size ? buffer : buffer.subarray(0, read);
+    return readFromStart(fd, fs.fstatSync(fd).size);
   } finally {
     fs.closeSync(fd);
   }
 }
 
 /**
- * A spawner that runs programs in the background through `binding`, or undefined where the
- * binding is not the expected one (null) (see above): then run them with spawnBlocking. The promise
+ * A spawner that runs programs in the background through `binding`; undefined when there is no
+ * binding of the expected shape (null, see above): then run them with spawnBlocking. The promise
  * rejects, as spawnBlocking throws, when the program cannot be started.
  */
 export function backgroundSpawner(
