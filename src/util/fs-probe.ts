@@ -18,6 +18,8 @@
  * included (__tests__/unit/fs-probe.test.ts).
  */
 
+import { processBinding } from './process-binding.js';
+
 /** What Node 24's fs binding answers for lstat: its shared stat array, undefined for ENOENT. */
 interface FsBinding {
   lstat(file: string, bigint: false, request: undefined, throwIfNoEntry: false): Float64Array | undefined;
@@ -37,8 +39,6 @@ const UV_DIRENT_DIR = 2;
 /** The Node major whose fs binding takes the arguments above. */
 const KNOWN_MAJOR = 24;
 
-type Binder = (name: string) => unknown;
-
 /** The binding, or undefined where it is not there or not safe to call quietly. */
 export function fsBinding(
   binder: unknown = (process as { binding?: unknown }).binding,
@@ -47,25 +47,18 @@ export function fsBinding(
 ): FsBinding | undefined {
   if (Number(nodeVersion.split('.')[0]) !== KNOWN_MAJOR) return undefined;
   if (permissionModel !== undefined) return undefined;
-  // Node's own process.binding is a function named "binding"; --pending-deprecation replaces it
-  // with a wrapper named "deprecated" that prints DEP0111 on standard error.
-  if (typeof binder !== 'function' || binder.name !== 'binding') return undefined;
-  try {
-    const binding = (binder as Binder).call(process, 'fs') as Partial<FsBinding> | undefined;
-    return typeof binding?.lstat === 'function' && typeof binding.readdir === 'function'
-      ? (binding as FsBinding)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const binding = processBinding('fs', binder) as Partial<FsBinding> | undefined;
+  return typeof binding?.lstat === 'function' && typeof binding.readdir === 'function'
+    ? (binding as FsBinding)
+    : undefined;
 }
 
-let processBinding: { binding: FsBinding | null } | undefined;
+let cached: { binding: FsBinding | null } | undefined;
 
 /** This process's binding (looked up once), or null to use fs. */
 function defaultBinding(): FsBinding | null {
-  processBinding ??= { binding: fsBinding() ?? null };
-  return processBinding.binding;
+  cached ??= { binding: fsBinding() ?? null };
+  return cached.binding;
 }
 
 /**

@@ -17,6 +17,7 @@
  * from backgroundSpawner() and the caller runs the program with spawnBlocking instead. Both are
  * tested to answer alike (__tests__/unit/spawn-background.test.ts).
  */
+import { processBinding } from './process-binding.js';
 import { envPairs, refuseNullBytes, spawnError, type BlockingResult } from './spawn-blocking.js';
 import { readFromStart } from './read-descriptor.js';
 import { temporaryDirectory } from './temp-dir.js';
@@ -41,8 +42,6 @@ interface ProcessWrapBinding {
   constants: { kProcessFlagDetached: number };
 }
 
-type Binder = (name: string) => unknown;
-
 /** The Node major whose process_wrap binding takes the arguments above. */
 const KNOWN_MAJOR = 24;
 
@@ -54,19 +53,11 @@ export function processWrapBinding(
 ): ProcessWrapBinding | undefined {
   if (Number(nodeVersion.split('.')[0]) !== KNOWN_MAJOR) return undefined;
   if (platform === 'win32') return undefined;
-  // Node's own process.binding is a function named "binding"; --pending-deprecation replaces it
-  // with a wrapper named "deprecated" that prints DEP0111 on standard error.
-  if (typeof binder !== 'function' || binder.name !== 'binding') return undefined;
-  try {
-    const binding = (binder as Binder).call(process, 'process_wrap') as
-      Partial<ProcessWrapBinding> | undefined;
-    if (typeof binding?.Process !== 'function') return undefined;
-    // Present exactly where spawn takes positional arguments (an options object before that).
-    if (binding.constants?.kProcessFlagDetached !== 1) return undefined;
-    return binding as ProcessWrapBinding;
-  } catch {
-    return undefined;
-  }
+  const binding = processBinding('process_wrap', binder) as Partial<ProcessWrapBinding> | undefined;
+  if (typeof binding?.Process !== 'function') return undefined;
+  // Present exactly where spawn takes positional arguments (an options object before that).
+  if (binding.constants?.kProcessFlagDetached !== 1) return undefined;
+  return binding as ProcessWrapBinding;
 }
 
 export interface BackgroundOptions {

@@ -15,6 +15,8 @@
  * (__tests__/unit/spawn-blocking.test.ts).
  */
 
+import { processBinding } from './process-binding.js';
+
 export interface BlockingOptions {
   cwd?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
@@ -56,8 +58,6 @@ interface SpawnSyncBinding {
   spawn(options: SpawnSyncBindingOptions): SpawnSyncBindingResult;
 }
 
-type Binder = (name: string) => unknown;
-
 /** The Node majors whose spawn_sync binding takes the options below. */
 const KNOWN_MAJORS = { from: 20, to: 24 };
 
@@ -68,15 +68,8 @@ export function spawnSyncBinding(
 ): SpawnSyncBinding | undefined {
   const major = Number(nodeVersion.split('.')[0]);
   if (!(major >= KNOWN_MAJORS.from && major <= KNOWN_MAJORS.to)) return undefined;
-  // Node's own process.binding is a function named "binding"; --pending-deprecation replaces it
-  // with a wrapper named "deprecated" that prints DEP0111 on standard error.
-  if (typeof binder !== 'function' || binder.name !== 'binding') return undefined;
-  try {
-    const binding = (binder as Binder).call(process, 'spawn_sync') as Partial<SpawnSyncBinding> | undefined;
-    return typeof binding?.spawn === 'function' ? (binding as SpawnSyncBinding) : undefined;
-  } catch {
-    return undefined;
-  }
+  const binding = processBinding('spawn_sync', binder) as Partial<SpawnSyncBinding> | undefined;
+  return typeof binding?.spawn === 'function' ? (binding as SpawnSyncBinding) : undefined;
 }
 
 /** The error child_process.spawnSync reports for a program that could not be started. */
@@ -102,12 +95,12 @@ export function envPairs(env: NodeJS.ProcessEnv): string[] {
   return pairs;
 }
 
-let processBinding: { binding: SpawnSyncBinding | null } | undefined;
+let cached: { binding: SpawnSyncBinding | null } | undefined;
 
 /** This process's binding (looked up once), or null to use child_process.spawnSync. */
 function defaultBinding(): SpawnSyncBinding | null {
-  processBinding ??= { binding: spawnSyncBinding() ?? null };
-  return processBinding.binding;
+  cached ??= { binding: spawnSyncBinding() ?? null };
+  return cached.binding;
 }
 
 /** A C string ends at a null byte: the program would get other arguments than the ones given. */
