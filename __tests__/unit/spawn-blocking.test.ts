@@ -138,28 +138,4 @@ describe('spawnBlocking', () => {
     expect(spawnSyncBinding(real, '19.9.0')).toBeUndefined();
     expect(spawnSyncBinding(real, '25.0.0')).toBeUndefined();
   });
-
-  it('under --pending-deprecation uses child_process and prints no deprecation warning', () => {
-    const modulePath = path.resolve('src/util/spawn-blocking.ts');
-    const probe = [
-      `const { spawnBlocking, spawnSyncBinding } = await import(${JSON.stringify(modulePath)});`,
-      'if (spawnSyncBinding() !== undefined) throw new Error("binding used under --pending-deprecation");',
-      'const result = spawnBlocking("git", ["--version"]);',
-      'process.stdout.write(result.stdout);',
-    ].join('\n');
-    const result = spawnSync(
-      process.execPath,
-      [
-        '--pending-deprecation',
-        '--experimental-strip-types',
-        '--no-warnings=ExperimentalWarning',
-        '--input-type=module',
-        '-e',
-        probe,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^git version /);
-  });
 });
