@@ -42,8 +42,7 @@ const MESSAGE_VARIABLES = new Set(['message', 'reason', 'why', 'warning']);
 const MESSAGE_TABLES: Record<string, string[]> = { 'src/plan/manifest.ts': ['PATTERN_MEANING'] };
 /** Functions whose return values are messages (file → function or method names). */
 const MESSAGE_FUNCTIONS: Record<string, string[]> = {
-  'src/report/index.ts': ['commentWarning'],
-  'src/report/deployments.ts': ['recordDeployments'],
+  'src/report/report-run.ts': ['commentWarning'],
   'src/build/kaniko.ts': ['failureReason'],
   'src/build/tekton.ts': ['checkTekton'],
 };

@@ -1,4 +1,4 @@
-// The sticky PR comment (DESIGN.md §8): its text, and how it is written so that a pull request has
+// The sticky PR comment: its text, and how it is written so that a pull request has
 // exactly one, showing the newest run, even when runs race.
 import type { Plan } from '../plan/types.js';
 import { codeSpan, escapeMarkdown, isPlainUrl, redact, truncate } from './markdown.js';

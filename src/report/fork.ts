@@ -1,6 +1,7 @@
-// Pull requests from forks run without the repository's secrets and with a read-only token (DESIGN.md
-// §10): there is no kubeconfig to deploy with and no permission to comment. The run stops cleanly
-// and the summary says why instead of failing on a missing credential.
+// Pull requests from forks run without the repository's secrets and with a read-only token
+// (docs/troubleshooting.md, "Fork pull requests"): there is no kubeconfig to deploy with and no
+// permission to comment. The run stops cleanly and the summary says why instead of failing on a
+// missing credential.
 import type { EventInfo } from '../plan/event.js';
 import { escapeMarkdown, truncate } from './markdown.js';
 

@@ -3,7 +3,7 @@ import type { FunctionAction, Plan } from '../plan/types.js';
 export type FunctionStatus = 'ready' | 'failed' | 'deleted' | 'skipped' | 'planned';
 
 /**
- * What happened to one function. The first fields are the `functions` output (DESIGN.md §7); the
+ * What happened to one function. The first fields are the `functions` output (README, Outputs); the
  * ones after `reason` only feed the PR comment and the summary and never reach the outputs.
  */
 export interface FunctionOutcome {
@@ -28,7 +28,7 @@ export interface FunctionOutcome {
 }
 
 /**
- * The fields of one element of the `functions` output, in DESIGN.md §7 order, plus `built`: true
+ * The fields of one element of the `functions` output, in the order of action.yml's description, plus `built`: true
  * when this run built the image, false when the image of that content was already in the registry
  * (only for functions that have an image).
  */
