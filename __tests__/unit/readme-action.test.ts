@@ -8,7 +8,7 @@ import { readInputs } from '../../src/inputs.js';
 interface ActionYml {
   inputs: Record<string, { description: string; default?: string }>;
   outputs: Record<string, { description: string }>;
-  runs: { using: string; main: string };
+  runs: { using: string; main: string; post?: string; 'post-if'?: string };
 }
 
 const action = load(readFileSync('action.yml', 'utf8')) as ActionYml;
@@ -35,8 +35,9 @@ function tableUnder(heading: string): string[][] {
 }
 
 describe('README.md and action.yml', () => {
-  it('runs on node24 from dist/index.js', () => {
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+  it('runs on node24 from dist/index.js, with the post step dist/post.js run whatever main did', () => {
+    // No post-if: the default, always(), so a cancelled or failed run is cleaned up too.
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js', post: 'dist/post.js' });
   });
 
   it('lists every input with the default and description of action.yml, in the same order', () => {
@@ -57,7 +58,7 @@ describe('README.md and action.yml', () => {
     }
   });
 
-  it('has the inputs and outputs of DESIGN.md §6 and §7', () => {
+  it('has exactly the inputs and outputs the README documents', () => {
     expect(Object.keys(action.inputs).sort()).toEqual(
       [
         'functions-dir',
