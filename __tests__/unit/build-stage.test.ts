@@ -4,13 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildImages,
-  buildRequests,
-  mapPool,
-  registryCredentials,
-  type BuildSettings,
-} from '../../src/build/index.js';
+import { buildImages, registryCredentials, type BuildSettings } from '../../src/build/index.js';
 import type { BuildLog } from '../../src/build/log.js';
 import type { BuildContext, BuildRequest, BuildResult, Builder } from '../../src/build/types.js';
 import { UserError } from '../../src/util/errors.js';
@@ -160,35 +154,5 @@ describe('buildImages', () => {
       'ghcr.io': { username: 'u', password: 'p' },
     });
     expect(registryCredentials(settings({ registryUsername: 'u' }))).toEqual({});
-  });
-});
-
-describe('helpers', () => {
-  it('mapPool keeps the input order', async () => {
-    expect(
-      await mapPool(
-        [30, 10, 20],
-        2,
-        async (ms) =>
-          new Promise<number>((r) => {
-            setTimeout(() => {
-              r(ms);
-            }, ms);
-          }),
-      ),
-    ).toEqual([30, 10, 20]);
-  });
-
-  it('buildRequests takes the package stage’s entries by function name', () => {
-    const entry = {
-      image: 'r/x:ctx-1',
-      tag: 'ctx-1',
-      entries: [],
-      dockerfile: 'FROM a',
-      dockerfilePath: '.faas/Dockerfile',
-    };
-    expect(buildRequests(new Map([['x', { ...entry, runtime: 'go', contextDir: '/fn' }]]))).toEqual([
-      { name: 'x', ...entry },
-    ]);
   });
 });

@@ -7,6 +7,7 @@
 import type { Inputs } from '../inputs.js';
 import { describeError, UserError } from '../util/errors.js';
 import type { CommandRunner } from '../util/exec.js';
+import { mapPool } from '../util/pool.js';
 import { digestReference, registryHost } from './image-ref.js';
 import { KanikoBuilder } from './kaniko.js';
 import { actionsLog, type BuildLog } from './log.js';
@@ -62,18 +63,6 @@ export interface BuildStageOptions {
   registryClient?: RegistryClient;
 }
 
-/** A PackagedPlanEntry map (src/package) as build requests. */
-export function buildRequests(packaged: ReadonlyMap<string, Omit<BuildRequest, 'name'>>): BuildRequest[] {
-  return [...packaged].map(([name, entry]) => ({
-    name,
-    image: entry.image,
-    tag: entry.tag,
-    entries: entry.entries,
-    dockerfile: entry.dockerfile,
-    dockerfilePath: entry.dockerfilePath,
-  }));
-}
-
 /** Credentials of input registry-username/registry-password, by the registry's host. */
 export function registryCredentials(settings: BuildSettings): Record<string, RegistryCredentials> {
   if (settings.registryUsername === '' || settings.registryPassword === '') return {};
@@ -115,24 +104,6 @@ export function createBuilder(settings: BuildSettings): Builder {
     ...(settings.tempDir ? { tempDir: settings.tempDir } : {}),
     ...(settings.runId ? { runId: settings.runId } : {}),
   });
-}
-
-/** Runs `worker` over `items`, at most `limit` at a time, results in input order. */
-export async function mapPool<T, R>(
-  items: readonly T[],
-  limit: number,
-  worker: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await worker(items[index] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 function summary(name: string, result: BuildResult): string {
