@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImages } from '../../src/build/index.js';
+import { connectKube } from '../../src/kube/index.js';
 import { freePort, packaged, RecordingLog, repoRoot, run, testEnv, Workspace } from './build-support.js';
 
 const need = testEnv();
@@ -103,6 +104,7 @@ describe('builder tekton on a cluster without Tekton', () => {
         ),
       ];
       const log = new RecordingLog();
+      const kube = await connectKube({ kubeconfig: kubeconfigYaml, tempDir: work, secret: () => undefined });
       const results = await buildImages(
         requests,
         {
@@ -115,10 +117,11 @@ describe('builder tekton on a cluster without Tekton', () => {
           namespace: 'default',
           tektonServiceAccount: '',
           registrySecret: '',
-          kube: { yaml: kubeconfigYaml },
+          kube,
         },
         { log },
       );
+      await kube.close();
       const message =
         'The cluster has no Tekton Pipelines: the API server does not serve tekton.dev/v1 (HTTP 404 for /apis/tekton.dev/v1). Install Tekton Pipelines (v0.44 or newer), or use builder: kaniko.';
       expect(results.get('a')).toMatchObject({ status: 'failed', reason: message });

@@ -3,6 +3,7 @@
 // Docker engine), the image is pushed to the basic-auth registry, the action follows the TaskRun by watch
 // and deletes what it created. The API server's own watch (admin) records every TaskRun the builds make.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, type BuildSettings, type StepLogReader } from '../../src/build/index.js';
 import { CONTEXT_PART_BYTES, MAX_CONTEXT_PARTS } from '../../src/build/tekton-task.js';
 import type { BuildRequest, BuildResult } from '../../src/build/types.js';
+import { connectKube, type KubeConnection } from '../../src/kube/index.js';
 import {
   Docker,
   packaged,
@@ -141,6 +143,9 @@ const outputs: unknown[] = [];
 let ws: Workspace;
 let docker: Docker;
 let dockerConfig = '';
+let kubeTemp = '';
+let kube: KubeConnection;
+const runId = `itest-${suffix}`;
 const fnName = (base: string): string => `${base}-${suffix}`;
 
 function settings(overrides: Partial<BuildSettings> = {}): BuildSettings {
@@ -154,7 +159,8 @@ function settings(overrides: Partial<BuildSettings> = {}): BuildSettings {
     namespace: ns,
     tektonServiceAccount: '',
     registrySecret: '',
-    kube: { file: deployerFile },
+    kube,
+    runId,
     toolsImage: images.runtime,
     stepLogs: standinLogs,
     timeoutSeconds: 600,
@@ -202,11 +208,20 @@ beforeAll(async () => {
   dockerConfig = await mkdtemp(path.join(tmpdir(), 'faas-build-tekton-docker-'));
   docker = new Docker(need('DOCKER_HOST'), dockerConfig);
   await docker.run(['login', '--username', user, '--password-stdin', authRegistry], { input: password });
+  kubeTemp = await mkdtemp(path.join(tmpdir(), 'faas-build-tekton-kube-'));
+  // The one connection main opens, here with the deployer's kubeconfig as input `kubeconfig`.
+  kube = await connectKube({
+    kubeconfig: readFileSync(deployerFile, 'utf8'),
+    tempDir: kubeTemp,
+    secret: () => undefined,
+  });
   await recorder.start();
 });
 
 afterAll(async () => {
   recorder.stop();
+  await kube.close();
+  await rm(kubeTemp, { recursive: true, force: true });
   for (const name of containers) await docker.run(['rm', '-f', name], { allowFail: true });
   await ws.remove();
   await rm(dockerConfig, { recursive: true, force: true });
@@ -230,6 +245,8 @@ describe('builder tekton (deployer identity)', () => {
 
     const created = recorder.added([echo]);
     expect(created).toHaveLength(1);
+    // Labelled with the run, as its ConfigMap and Secret were: what the post step finds a cancelled run by.
+    expect(created[0]?.object.metadata?.labels?.['faas-deploy.dev/run']).toBe(runId);
     expect(created[0]?.object.spec).toMatchObject({
       params: expect.arrayContaining([{ name: 'IMAGE', value: echoRequest.image }]) as unknown,
     });

@@ -10,17 +10,13 @@ import path from 'node:path';
 import { loadAll } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import {
-  connectCluster,
-  ForbiddenError,
-  KnativeNotInstalledError,
-  type Cluster,
-} from '../../src/deploy/index.js';
-import { KubeHttp } from '../../src/deploy/kube-http.js';
-import { ServiceWatcher } from '../../src/deploy/service-watcher.js';
-import { knativePath } from '../../src/deploy/knative-api.js';
+import { KnativeNotInstalledError, type Cluster } from '../../src/deploy/index.js';
+import { KNATIVE_SERVICES } from '../../src/deploy/knative-api.js';
+import type { LiveService } from '../../src/deploy/knative-status.js';
+import { connectKube, ForbiddenError, KubeResources } from '../../src/kube/index.js';
 import { KubeRest, resourcePath, sleep, type KubeObject } from '../../test/standins/kube-client.ts';
 import {
+  connectDeploy,
   editKubeconfig,
   functionSpec,
   need,
@@ -47,9 +43,9 @@ const knative = (plural: string, name?: string): string =>
 
 async function connect(
   kubeconfig: string,
-  extra: Partial<Parameters<typeof connectCluster>[0]> = {},
+  extra: Partial<Parameters<typeof connectDeploy>[0]> = {},
 ): Promise<Cluster> {
-  return await connectCluster({ kubeconfig, namespace: ns, tempDir, secret: () => undefined, ...extra });
+  return await connectDeploy({ kubeconfig, namespace: ns, tempDir, ...extra });
 }
 
 beforeAll(async () => {
@@ -122,7 +118,7 @@ async function identityWithout(verbs: string[]): Promise<string> {
 
 describe('403 with the least-privilege identity', () => {
   it('outside its namespace: names the verb, resource, namespace and docs/rbac.yaml', async () => {
-    const cluster = await connectCluster({
+    const cluster = await connectDeploy({
       kubeconfig: deployerKubeconfig,
       namespace: 'default',
       tempDir,
@@ -278,7 +274,7 @@ async function apiserverWithoutKnative(): Promise<{
 describe('a cluster without Knative Serving', () => {
   it('says Knative Serving is not installed, for deploy, delete and cleanup', async () => {
     const server = await apiserverWithoutKnative();
-    const cluster = await connectCluster({
+    const cluster = await connectDeploy({
       kubeconfig: server.adminKubeconfig,
       namespace: ns,
       tempDir,
@@ -434,14 +430,7 @@ describe('broken connections', () => {
   });
 
   it('lists again when the server answers 410 Gone for a resourceVersion it no longer has', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromString(deployerKubeconfig);
-    const http = new KubeHttp({
-      server: apiUrl,
-      authenticate: async (o) => {
-        await kc.applyToHTTPSOptions(o);
-      },
-    });
+    const kube = await connectKube({ kubeconfig: deployerKubeconfig, tempDir, secret: () => undefined });
     const cluster = await connect(deployerKubeconfig);
     const name = `it-gone-${run}`;
     made.push(knative('services', name));
@@ -455,13 +444,11 @@ describe('broken connections', () => {
     ).toMatchObject({ status: 'ready' });
     await cluster.close();
     // resourceVersion 1 is far older than the API server's watch cache: it answers 410 Gone.
-    const watcher = new ServiceWatcher({
-      http,
-      collectionPath: knativePath(ns, 'services'),
-      labelSelector: 'app.kubernetes.io/managed-by=faas-deploy',
-      startResourceVersion: '1',
-      toError: (verb, status, body) => new Error(`${verb} ${status} ${body}`),
-    });
+    const watcher = new KubeResources(kube.http, ns).watch<LiveService>(
+      KNATIVE_SERVICES,
+      { labelSelector: 'app.kubernetes.io/managed-by=faas-deploy' },
+      { startResourceVersion: '1' },
+    );
     try {
       const svc = await watcher.waitFor(name, (s) => s?.metadata.name === name, AbortSignal.timeout(30_000));
       expect(svc?.metadata.name).toBe(name);
@@ -469,7 +456,7 @@ describe('broken connections', () => {
       expect(watcher.stats.lists).toBe(1);
     } finally {
       await watcher.stop();
-      http.close();
+      await kube.close();
     }
   });
 });

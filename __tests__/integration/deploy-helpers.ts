@@ -4,12 +4,44 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { dump, load } from 'js-yaml';
+import { connectCluster, type Cluster, type ClusterOptions } from '../../src/deploy/index.js';
+import { connectKube, type KubeConnectOptions, type KubeConnection } from '../../src/kube/index.js';
 import type { FunctionSpec } from '../../src/plan/types.js';
 
 export function need(env: Record<string, string>, key: string): string {
   const v = env[key];
   if (!v) throw new Error(`${key} is missing from the test environment (scripts/test-env/test-env env)`);
   return v;
+}
+
+/**
+ * A connection (src/kube) and the deploy stage's Cluster on it, as main wires them; close() stops the
+ * Cluster, then closes the connection.
+ */
+export async function connectDeploy(
+  options: Omit<KubeConnectOptions, 'secret'> & Partial<Pick<KubeConnectOptions, 'secret'>> & ClusterOptions,
+): Promise<Cluster & { kube: KubeConnection }> {
+  const kube = await connectKube({
+    kubeconfig: options.kubeconfig,
+    tempDir: options.tempDir,
+    secret: options.secret ?? (() => undefined),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.debug ? { log: options.debug } : {}),
+  });
+  try {
+    const cluster = await connectCluster(kube, options);
+    return Object.assign(Object.create(cluster) as Cluster, {
+      kube,
+      close: async () => {
+        await cluster.close();
+        await kube.close();
+      },
+    });
+  } catch (error) {
+    await kube.close();
+    throw error;
+  }
 }
 
 export function suffix(): string {

@@ -1,16 +1,18 @@
-// Credentials for the deploy stage on the real API server: the kubeconfig input (plain and base64)
-// masked before any connection is made, written 0600 and removed at close; KUBECONFIG as fallback;
-// a clear error with none of them.
+// Credentials for the deploy stage on the real API server (src/kube): the kubeconfig input (plain and
+// base64) masked before any connection is made, written 0600 and removed at close; KUBECONFIG as
+// fallback, with a token from an exec plugin masked before the request that carries it; a clear error
+// with none of them.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectCluster } from '../../src/deploy/index.js';
+import { connectKube } from '../../src/kube/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { KubeRest, resourcePath } from '../../test/standins/kube-client.ts';
 import {
+  connectDeploy,
   editKubeconfig,
   functionSpec,
   need,
@@ -51,7 +53,7 @@ describe('input kubeconfig', () => {
       const input = form === 'base64' ? Buffer.from(yaml).toString('base64') : yaml;
       const masked: Array<{ value: string; connectionsSoFar: number }> = [];
       const before = proxy.connections;
-      const cluster = await connectCluster({
+      const cluster = await connectDeploy({
         kubeconfig: input,
         namespace: ns,
         tempDir,
@@ -88,12 +90,7 @@ describe('input kubeconfig', () => {
 
   it('a broken input is refused naming the input, and leaves no file behind', async () => {
     await expect(
-      connectCluster({
-        kubeconfig: 'bm90IGEga3ViZWNvbmZpZw==',
-        namespace: ns,
-        tempDir,
-        secret: () => undefined,
-      }),
+      connectKube({ kubeconfig: 'bm90IGEga3ViZWNvbmZpZw==', tempDir, secret: () => undefined }),
     ).rejects.toThrow(/^Input "kubeconfig" looks like base64 but does not decode to a kubeconfig/);
     expect((await readdir(tempDir)).filter((d) => d.startsWith('faas-deploy-kube-'))).toEqual([]);
   });
@@ -102,7 +99,7 @@ describe('input kubeconfig', () => {
 describe('without the input', () => {
   it('uses KUBECONFIG (and masks its token), writing nothing', async () => {
     const masked: string[] = [];
-    const cluster = await connectCluster({
+    const cluster = await connectDeploy({
       kubeconfig: '',
       namespace: ns,
       tempDir,
@@ -120,17 +117,58 @@ describe('without the input', () => {
   });
 
   it('with no KUBECONFIG and not in a pod: says what to set', async () => {
-    const error = await connectCluster({
-      kubeconfig: '',
-      namespace: ns,
-      tempDir,
-      secret: () => undefined,
-      env: {},
-    }).then(
+    const error = await connectKube({ kubeconfig: '', tempDir, secret: () => undefined, env: {} }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/^No cluster credentials: set input "kubeconfig"/);
+  });
+});
+
+describe('an exec plugin', () => {
+  it('hands out the token at request time: masked before the request that carries it', async () => {
+    // A credential plugin as cloud kubeconfigs use them (client.authentication.k8s.io ExecCredential);
+    // the token is nowhere in the kubeconfig file.
+    const plugin = path.join(tempDir, 'credential-plugin.sh');
+    await writeFile(
+      plugin,
+      `#!/bin/sh\nprintf '%s' '${JSON.stringify({
+        apiVersion: 'client.authentication.k8s.io/v1',
+        kind: 'ExecCredential',
+        status: { token },
+      })}'\n`,
+    );
+    await chmod(plugin, 0o700);
+    const doc = load(editKubeconfig(deployerKubeconfig, { server: proxy.url })) as {
+      users: Array<{ user: Record<string, unknown> }>;
+    };
+    for (const u of doc.users) {
+      u.user = {
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' },
+      };
+    }
+    const file = path.join(tempDir, 'exec-kubeconfig');
+    await writeFile(file, JSON.stringify(doc), { mode: 0o600 });
+    const masked: Array<{ value: string; connectionsSoFar: number }> = [];
+    const before = proxy.connections;
+    const kube = await connectKube({
+      kubeconfig: '',
+      tempDir,
+      secret: (value) => masked.push({ value, connectionsSoFar: proxy.connections - before }),
+      env: { KUBECONFIG: file },
+    });
+    try {
+      expect(masked.map((m) => m.value)).not.toContain(token);
+      const res = await kube.http.request({
+        method: 'GET',
+        path: `/apis/serving.knative.dev/v1/namespaces/${ns}/services?limit=1`,
+        idempotent: true,
+      });
+      expect(res.status).toBe(200);
+      expect(masked).toContainEqual({ value: token, connectionsSoFar: 0 });
+    } finally {
+      await kube.close();
+    }
   });
 });

@@ -7,8 +7,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeRest, resourcePath, type KubeObject } from '../../test/standins/kube-client.ts';
-import { connectCluster, type Cluster, type DeployResult } from '../../src/deploy/index.js';
-import { blackhole, functionSpec, need, pushImage, slowRegistry, suffix } from './deploy-helpers.js';
+import type { Cluster, DeployResult } from '../../src/deploy/index.js';
+import {
+  blackhole,
+  connectDeploy,
+  functionSpec,
+  need,
+  pushImage,
+  slowRegistry,
+  suffix,
+} from './deploy-helpers.js';
 
 const env = inject('testEnv');
 const ns = need(env, 'KUBE_NAMESPACE');
@@ -63,7 +71,7 @@ async function deploy(
 
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(tmpdir(), 'faas-deploy-it-'));
-  cluster = await connectCluster({
+  cluster = await connectDeploy({
     kubeconfig: deployerKubeconfig,
     namespace: ns,
     tempDir,
@@ -222,7 +230,7 @@ describe('deployFunction with the least-privilege identity', () => {
 
   it('keeps waiting across watch streams that end mid-wait (server timeoutSeconds=1)', async () => {
     const slow = await slowRegistry(registry, 3500);
-    const dropping = await connectCluster({
+    const dropping = await connectDeploy({
       kubeconfig: deployerKubeconfig,
       namespace: ns,
       tempDir,

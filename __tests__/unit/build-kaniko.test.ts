@@ -147,7 +147,7 @@ describe('kaniko flags', () => {
     );
     expect(args).toEqual([
       'run', '--rm', '--name', 'faas-kaniko-echo-1', '--network', 'host',
-      '--label', 'dev.faas-deploy.function=echo', '--label', 'dev.faas-deploy.run=run-1',
+      '--label', 'dev.faas-deploy.function=echo', '--label', 'faas-deploy.dev/run=run-1',
       '-v', '/t/ctx:/workspace:ro', '-v', '/t/out:/faas-out',
       '-v', '/t/cfg:/faas-docker:ro', '-e', 'DOCKER_CONFIG=/faas-docker',
       '127.0.0.1:5000/faas-base/kaniko-executor:v1.24.0',

@@ -5,6 +5,7 @@
  * function's result; the others carry on.
  */
 import type { Inputs } from '../inputs.js';
+import type { KubeConnection } from '../kube/connection.js';
 import { describeError, UserError } from '../util/errors.js';
 import type { CommandRunner } from '../util/exec.js';
 import { mapPool } from '../util/pool.js';
@@ -12,15 +13,16 @@ import { digestReference, registryHost } from './image-ref.js';
 import { KanikoBuilder } from './kaniko.js';
 import { actionsLog, type BuildLog } from './log.js';
 import { RegistryClient, RegistryError, type RegistryCredentials } from './registry.js';
-import { TektonBuilder, type KubeSource, type StepLogReader } from './tekton.js';
+import { TektonBuilder, type StepLogReader } from './tekton.js';
 import type { BuildRequest, BuildResult, Builder } from './types.js';
 
 export type { BuildRequest, BuildResult, Builder } from './types.js';
 export type { BuildLog } from './log.js';
-export type { KubeSource, StepLogReader } from './tekton.js';
+export type { StepLogReader } from './tekton.js';
 export { RegistryClient, RegistryError } from './registry.js';
 export { KanikoBuilder } from './kaniko.js';
-export { TektonBuilder } from './tekton.js';
+export { TektonBuilder, TektonNotInstalledError } from './tekton.js';
+export { RUN_LABEL } from './types.js';
 
 /** What the build stage needs from the inputs, plus settings that have no input (yet). */
 export type BuildSettings = Pick<
@@ -35,8 +37,8 @@ export type BuildSettings = Pick<
   | 'tektonServiceAccount'
   | 'registrySecret'
 > & {
-  /** Cluster for builder tekton (default: KUBECONFIG or in-cluster). */
-  kube?: KubeSource;
+  /** The cluster connection (src/kube) builder tekton runs its TaskRuns on; required for it. */
+  kube?: KubeConnection;
   /** Registries reached over plain HTTP besides 127.0.0.0/8 and localhost. */
   insecureRegistries?: string[];
   /** Per build; default 30 min. */
@@ -86,10 +88,12 @@ export function createBuilder(settings: BuildSettings): Builder {
     reproducible: settings.reproducible ?? true,
   };
   if (settings.builder === 'tekton') {
+    if (!settings.kube) throw new Error('builder tekton needs the cluster connection (BuildSettings.kube).');
     return new TektonBuilder({
       ...common,
-      kube: settings.kube ?? { default: true },
+      kube: settings.kube,
       namespace: settings.namespace,
+      ...(settings.runId ? { runId: settings.runId } : {}),
       ...(settings.registrySecret ? { registrySecret: settings.registrySecret } : {}),
       ...(settings.tektonServiceAccount ? { serviceAccount: settings.tektonServiceAccount } : {}),
       ...(settings.tektonTask ? { taskRef: settings.tektonTask } : {}),

@@ -15,11 +15,11 @@ import { digestReference } from './image-ref.js';
 import { kanikoFlags } from './kaniko-args.js';
 import { kanikoErrorLine, LogLines, tailOf } from './log.js';
 import type { RegistryCredentials } from './registry.js';
-import type { BuildContext, BuildRequest, BuildResult, Builder } from './types.js';
+import { RUN_LABEL, type BuildContext, type BuildRequest, type BuildResult, type Builder } from './types.js';
 
 /** Labels on every executor container, so a run's containers can be found (and counted) on the engine. */
 export const LABEL_FUNCTION = 'dev.faas-deploy.function';
-export const LABEL_RUN = 'dev.faas-deploy.run';
+export const LABEL_RUN = RUN_LABEL;
 
 export interface KanikoBuilderOptions {
   /** The executor image (input kaniko-image). */

@@ -9,8 +9,31 @@
  * workspace) and a first step joins the parts; above MAX_CONTEXT_PARTS the build is refused.
  */
 import { DEFAULT_KANIKO_IMAGE } from '../inputs.js';
+import { ApiNotInstalledError } from '../kube/errors.js';
+import type { ResourceType } from '../kube/resources.js';
+import { RUN_LABEL } from './types.js';
 
-export const TEKTON_API_VERSION = 'tekton.dev/v1';
+export const TEKTON_GROUP = 'tekton.dev';
+export const TEKTON_API_VERSION = `${TEKTON_GROUP}/v1`;
+
+/** The tekton.dev API group is unknown to the server. */
+export class TektonNotInstalledError extends ApiNotInstalledError {
+  override name = 'TektonNotInstalledError';
+  constructor(server: string) {
+    super(
+      TEKTON_GROUP,
+      server,
+      `The cluster has no Tekton Pipelines: the API server does not serve ${TEKTON_API_VERSION} (HTTP 404 for /apis/${TEKTON_API_VERSION}). Install Tekton Pipelines (v0.44 or newer), or use builder: kaniko.`,
+    );
+  }
+}
+
+export const TASK_RUNS: ResourceType = {
+  group: TEKTON_GROUP,
+  version: 'v1',
+  plural: 'taskruns',
+  notInstalled: (server) => new TektonNotInstalledError(server),
+};
 /** Name of the installable Task (templates/tekton/task.yaml). */
 export const TASK_NAME = 'faas-deploy-kaniko';
 /** Bumped when the Task's interface (params, workspaces, results) changes. */
@@ -37,6 +60,7 @@ export const LABELS = {
   function: 'faas-deploy.dev/function',
   contentTag: 'faas-deploy.dev/content-tag',
   build: 'faas-deploy.dev/build',
+  run: RUN_LABEL,
 } as const;
 
 /** Keys of the context parts: one `context.tar.gz`, or `context.tar.gz.000`, `.001`, … */
@@ -169,6 +193,8 @@ export interface TaskRunOptions {
   namespace: string;
   functionName: string;
   contentTag: string;
+  /** The run label's value (RUN_LABEL). */
+  runId: string;
   image: string;
   dockerfilePath: string;
   kanikoImage: string;
@@ -184,12 +210,19 @@ export interface TaskRunOptions {
   taskRef?: string;
 }
 
-export function labels(functionName: string, contentTag: string, build: string): Record<string, string> {
+/** The labels of every object one build creates: the TaskRun, its ConfigMaps and its Secret. */
+export function labels(options: {
+  functionName: string;
+  contentTag: string;
+  build: string;
+  runId: string;
+}): Record<string, string> {
   return {
     [LABELS.managedBy]: 'faas-deploy',
-    [LABELS.function]: functionName,
-    [LABELS.contentTag]: contentTag,
-    [LABELS.build]: build,
+    [LABELS.function]: options.functionName,
+    [LABELS.contentTag]: options.contentTag,
+    [LABELS.build]: options.build,
+    [LABELS.run]: options.runId,
   };
 }
 
@@ -230,7 +263,12 @@ export function taskRun(options: TaskRunOptions): Record<string, unknown> {
     metadata: {
       name: options.name,
       namespace: options.namespace,
-      labels: labels(options.functionName, options.contentTag, options.name),
+      labels: labels({
+        functionName: options.functionName,
+        contentTag: options.contentTag,
+        build: options.name,
+        runId: options.runId,
+      }),
     },
     spec: {
       ...(options.taskRef

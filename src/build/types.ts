@@ -1,6 +1,13 @@
 import type { ContextEntry } from '../package/build-context.js';
 import type { BuildLog } from './log.js';
 
+/**
+ * The label on everything one run of the action makes — kaniko containers on the Docker engine, the
+ * Tekton builder's ConfigMaps, Secrets and TaskRuns — so that the post step can find and remove what
+ * a cancelled run left (src/post/cleanup.ts).
+ */
+export const RUN_LABEL = 'faas-deploy.dev/run';
+
 /** One function to build: what the package stage made of it (PackagedPlanEntry carries all of it). */
 export interface BuildRequest {
   /** Function name: log groups, labels, TaskRun names. */

@@ -1,20 +1,11 @@
-// The deploy stage's connection to the cluster: credentials (input kubeconfig → KUBECONFIG →
-// in-cluster), and the operations main.ts calls — deploy a function and wait until Knative has rolled
-// out *this* change, delete a Service, delete a pull request's previews, find the ingress address.
-// @kubernetes/client-node is loaded here, on first use, and nowhere the plan stage or the CLI imports.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type https from 'node:https';
+// The deploy stage's view of the cluster, over the connection main opened (src/kube): deploy a
+// function and wait until Knative has rolled out *this* change, delete a Service, delete a pull
+// request's previews, find the ingress address.
 import type { FunctionSpec } from '../plan/types.js';
+import type { KubeConnection } from '../kube/connection.js';
+import type { CollectionWatch, WatchStats } from '../kube/watch.js';
 import { UserError } from '../util/errors.js';
-import { ApplyConflictError, KnativeApi, knativePath } from './knative-api.js';
-import { KubeHttp, type RetryPolicy } from './kube-http.js';
-import {
-  decodeKubeconfigInput,
-  kubeconfigSecrets,
-  writeKubeconfigFile,
-  type KubeconfigFile,
-} from './kubeconfig.js';
+import { ApplyConflictError, KnativeApi, KNATIVE_SERVICES } from './knative-api.js';
 import {
   explainFailure,
   settlement,
@@ -23,18 +14,9 @@ import {
   type LiveService,
 } from './knative-status.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, PR_LABEL, renderService, VISIBILITY_LABEL } from './render-service.js';
-import { ServiceWatcher, type WatchStats } from './service-watcher.js';
 
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-export interface ConnectOptions {
-  /** Input `kubeconfig`: YAML or base64; '' when not given. */
-  kubeconfig: string;
+export interface ClusterOptions {
   namespace: string;
-  /** Where the kubeconfig file goes (RUNNER_TEMP). */
-  tempDir: string;
-  /** Masks a value in the log (core.setSecret); called with every credential before it is used. */
-  secret: (value: string) => void;
   /** Input `ingress-address`: IP or host for the curl example's Host-header form. */
   ingressAddress?: string;
   /** Input `ingress-service`: `<namespace>/<name>` of the ingress gateway's LoadBalancer Service. */
@@ -42,11 +24,8 @@ export interface ConnectOptions {
   info?: (message: string) => void;
   warn?: (message: string) => void;
   debug?: (message: string) => void;
-  /** Environment for KUBECONFIG and in-cluster detection (default process.env). */
-  env?: NodeJS.ProcessEnv;
   /** Server-side timeout of each watch request; the watch resumes after it (default 240 s). */
   watchTimeoutSeconds?: number;
-  retry?: Partial<RetryPolicy>;
 }
 
 export interface DeployRequest {
@@ -121,59 +100,8 @@ export interface Cluster {
   ingressAddress(): Promise<string | undefined>;
   readonly watchStats: WatchStats;
   readonly retries: number;
-  /** Stops the watch, closes connections, removes the kubeconfig file. */
+  /** Stops the watch. The connection stays open: whoever opened it closes it. */
   close(): Promise<void>;
-}
-
-type KubeConfigInstance = InstanceType<typeof import('@kubernetes/client-node').KubeConfig>;
-
-async function loadKubeConfig(
-  options: ConnectOptions,
-): Promise<{ kc: KubeConfigInstance; file?: KubeconfigFile; source: string }> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const env = options.env ?? process.env;
-  const kc = new KubeConfig();
-  if (options.kubeconfig.trim() !== '') {
-    options.secret(options.kubeconfig);
-    const text = decodeKubeconfigInput(options.kubeconfig);
-    for (const value of kubeconfigSecrets(text)) options.secret(value);
-    const file = await writeKubeconfigFile(options.tempDir, text);
-    try {
-      kc.loadFromFile(file.path);
-    } catch (error) {
-      await file.remove();
-      throw new UserError(
-        `Input "kubeconfig" could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    return { kc, file, source: 'input "kubeconfig"' };
-  }
-  const files = (env['KUBECONFIG'] ?? '').split(path.delimiter).filter((f) => f !== '');
-  if (files.length > 0) {
-    let loaded = 0;
-    for (const f of files) {
-      if (!existsSync(f)) continue;
-      for (const value of kubeconfigSecrets(readFileSync(f, 'utf8'))) options.secret(value);
-      if (loaded === 0) kc.loadFromFile(f);
-      else {
-        const more = new KubeConfig();
-        more.loadFromFile(f);
-        kc.mergeConfig(more, true);
-      }
-      loaded++;
-    }
-    if (loaded === 0) throw new UserError(`KUBECONFIG names no existing file (${files.join(', ')}).`);
-    return { kc, source: 'KUBECONFIG' };
-  }
-  if (env['KUBERNETES_SERVICE_HOST'] && existsSync(IN_CLUSTER_TOKEN)) {
-    options.secret(readFileSync(IN_CLUSTER_TOKEN, 'utf8').trim());
-    kc.loadFromCluster();
-    return { kc, source: 'in-cluster ServiceAccount' };
-  }
-  throw new UserError(
-    'No cluster credentials: set input "kubeconfig" (the file or base64 of it), or KUBECONFIG, or run the job in a ' +
-      'pod with a ServiceAccount (in-cluster).',
-  );
 }
 
 /** `<namespace>/<name>` of input ingress-service. */
@@ -195,42 +123,30 @@ function hostOf(url: string): string {
   }
 }
 
-export async function connectCluster(options: ConnectOptions): Promise<Cluster> {
+/** The deploy stage's Cluster on an open connection; rejects a malformed input ingress-service. */
+export function connectCluster(kube: KubeConnection, options: ClusterOptions): Promise<Cluster> {
+  return new Promise((resolve) => {
+    resolve(clusterOn(kube, options));
+  });
+}
+
+function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
   const ingressService = options.ingressService ? parseIngressService(options.ingressService) : undefined;
-  const { kc, file, source } = await loadKubeConfig(options);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) {
-    await file?.remove();
-    throw new UserError(`The kubeconfig from ${source} has no current context with a cluster.`);
-  }
-  const user = kc.getCurrentUser()?.name ?? 'unknown user';
   const debug = options.debug ?? (() => undefined);
   const warn = options.warn ?? (() => undefined);
-  const http = new KubeHttp({
-    server: cluster.server,
-    authenticate: async (o: https.RequestOptions) => {
-      await kc.applyToHTTPSOptions(o);
-    },
-    keepAuthenticatorAgent: Boolean(cluster.proxyUrl),
-    ...(options.retry ? { retry: options.retry } : {}),
-    log: (m) => {
-      debug(m);
-    },
-  });
   const namespace = options.namespace;
-  const api = new KnativeApi({ http, namespace, warn });
-  const watcher = new ServiceWatcher({
-    http,
-    collectionPath: knativePath(namespace, 'services'),
-    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-    ...(options.watchTimeoutSeconds !== undefined
-      ? { watchTimeoutSeconds: options.watchTimeoutSeconds }
-      : {}),
-    toError: (verb, status, body) =>
-      api.error({ verb, resource: 'services.serving.knative.dev', namespace }, { status, body }),
-    log: debug,
-  });
-  options.info?.(`Kubernetes: ${cluster.server} as ${user} (${source}), namespace ${namespace}`);
+  const api = new KnativeApi({ http: kube.http, namespace, warn });
+  const watcher: CollectionWatch<LiveService> = api.resources.watch<LiveService>(
+    KNATIVE_SERVICES,
+    { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` },
+    {
+      ...(options.watchTimeoutSeconds !== undefined
+        ? { watchTimeoutSeconds: options.watchTimeoutSeconds }
+        : {}),
+      log: debug,
+    },
+  );
+  options.info?.(`Kubernetes: ${kube.server} as ${kube.user} (${kube.source}), namespace ${namespace}`);
 
   let ingress: Promise<string | undefined> | undefined;
   const ingressAddress = (): Promise<string | undefined> => {
@@ -372,8 +288,8 @@ export async function connectCluster(options: ConnectOptions): Promise<Cluster> 
 
   return {
     namespace,
-    server: cluster.server,
-    user,
+    server: kube.server,
+    user: kube.user,
     deployFunction,
     deleteService,
     deletePreviews,
@@ -382,12 +298,10 @@ export async function connectCluster(options: ConnectOptions): Promise<Cluster> 
       return watcher.stats;
     },
     get retries() {
-      return http.retries;
+      return kube.http.retries;
     },
     async close() {
       await watcher.stop();
-      http.close();
-      await file?.remove();
     },
   };
 }

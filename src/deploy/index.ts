@@ -1,16 +1,15 @@
-// The deploy stage: Knative Services applied, waited for, deleted. main.ts loads this module lazily
-// (it pulls in @kubernetes/client-node on connect).
+// The deploy stage: Knative Services applied, waited for, deleted, over the connection main opened
+// (src/kube). main.ts loads this module lazily.
 export {
   connectCluster,
   parseIngressService,
   type Cluster,
-  type ConnectOptions,
+  type ClusterOptions,
   type DeleteResult,
   type DeployRequest,
   type DeployResult,
   type DeployTiming,
 } from './cluster.js';
-export { ForbiddenError, KnativeNotInstalledError, UnauthorizedError, KubeApiError } from './errors.js';
+export { KnativeNotInstalledError } from './errors.js';
 export { ApplyConflictError, FIELD_MANAGER } from './knative-api.js';
 export { renderService, type KnativeService, type ServiceTarget } from './render-service.js';
-export { decodeKubeconfigInput, kubeconfigSecrets } from './kubeconfig.js';

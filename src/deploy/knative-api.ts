@@ -1,29 +1,23 @@
 // The Kubernetes API calls of the deploy stage, each mapped to RBAC terms so that a refusal names the
 // verb, resource and namespace: server-side apply of a Knative Service, reading a Revision, finding
 // Services by label, deleting one (only when faas-deploy manages it), reading an ingress Service.
-import {
-  ForbiddenError,
-  KNATIVE_GROUP,
-  KnativeNotInstalledError,
-  KubeApiError,
-  UnauthorizedError,
-  isUnknownResource,
-  parseStatus,
-  type RequestIntent,
-} from './errors.js';
-import type { KubeHttp, KubeResponse } from './kube-http.js';
+import { parseStatus } from '../kube/errors.js';
+import type { KubeHttp, KubeResponse } from '../kube/http.js';
+import { CORE_SERVICES, KubeResources, resourcePath, type ResourceType } from '../kube/resources.js';
+import { KNATIVE_GROUP, KnativeNotInstalledError } from './errors.js';
 import type { LiveRevision, LiveService, ManagedFieldsEntry } from './knative-status.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type KnativeService } from './render-service.js';
 
 export const FIELD_MANAGER = 'faas-deploy';
-const SERVICES = `services.${KNATIVE_GROUP}`;
-const REVISIONS = `revisions.${KNATIVE_GROUP}`;
 
-export function knativePath(namespace: string, plural: string, name?: string): string {
-  return `/apis/${KNATIVE_GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/${plural}${
-    name === undefined ? '' : `/${encodeURIComponent(name)}`
-  }`;
-}
+const knative = (plural: string): ResourceType => ({
+  group: KNATIVE_GROUP,
+  version: 'v1',
+  plural,
+  notInstalled: (server) => new KnativeNotInstalledError(server),
+});
+export const KNATIVE_SERVICES = knative('services');
+export const KNATIVE_REVISIONS = knative('revisions');
 
 /** A field another manager owns with a different value than the one we apply. */
 export interface FieldConflict {
@@ -68,27 +62,14 @@ export interface KnativeApiOptions {
 
 export class KnativeApi {
   readonly namespace: string;
-  private readonly http: KubeHttp;
+  /** The namespace's objects: Services, Revisions, and the watch the waiters share. */
+  readonly resources: KubeResources;
   private readonly warn: (message: string) => void;
 
   constructor(options: KnativeApiOptions) {
-    this.http = options.http;
     this.namespace = options.namespace;
+    this.resources = new KubeResources(options.http, options.namespace);
     this.warn = options.warn ?? (() => undefined);
-  }
-
-  /** Maps a failed answer to the error a user can act on. */
-  error(intent: RequestIntent, res: { status: number; body: string }): Error {
-    if (res.status === 401) return new UnauthorizedError(this.http.server);
-    if (res.status === 403) return new ForbiddenError(intent, res.body);
-    if (intent.resource.endsWith(`.${KNATIVE_GROUP}`) && isUnknownResource(res.status, res.body)) {
-      return new KnativeNotInstalledError(this.http.server);
-    }
-    return new KubeApiError(intent, res.status, res.body);
-  }
-
-  private intent(verb: string, resource: string, name?: string): RequestIntent {
-    return { verb, resource, namespace: this.namespace, ...(name !== undefined ? { name } : {}) };
   }
 
   private warnings(res: KubeResponse, what: string): void {
@@ -108,9 +89,9 @@ export class KnativeApi {
    */
   async apply(service: KnativeService, signal?: AbortSignal): Promise<LiveService> {
     const name = service.metadata.name;
-    const path = `${knativePath(this.namespace, 'services', name)}?fieldManager=${FIELD_MANAGER}&fieldValidation=Warn`;
+    const path = `${resourcePath(KNATIVE_SERVICES, this.namespace, name)}?fieldManager=${FIELD_MANAGER}&fieldValidation=Warn`;
     const send = async (force: boolean): Promise<KubeResponse> =>
-      await this.http.request({
+      await this.resources.http.request({
         method: 'PATCH',
         path: force ? `${path}&force=true` : path,
         body: JSON.stringify(service),
@@ -144,44 +125,22 @@ export class KnativeApi {
     }
     if (res.status < 200 || res.status > 299) {
       // SSA creates when absent: a 403 may be for create or for patch; the server's message says which.
-      throw this.error(this.intent('patch', SERVICES, name), res);
+      throw this.resources.error(KNATIVE_SERVICES, 'patch', res, name);
     }
     this.warnings(res, `Service "${name}"`);
     return JSON.parse(res.body) as LiveService;
   }
 
-  async getService(name: string, signal?: AbortSignal): Promise<LiveService | undefined> {
-    const res = await this.http.request({
-      method: 'GET',
-      path: knativePath(this.namespace, 'services', name),
-      idempotent: true,
-      ...(signal ? { signal } : {}),
-    });
-    if (res.status === 404 && !isUnknownResource(res.status, res.body)) return undefined;
-    if (res.status !== 200) throw this.error(this.intent('get', SERVICES, name), res);
-    return JSON.parse(res.body) as LiveService;
+  getService(name: string, signal?: AbortSignal): Promise<LiveService | undefined> {
+    return this.resources.get<LiveService>(KNATIVE_SERVICES, name, signal);
   }
 
-  async getRevision(name: string, signal?: AbortSignal): Promise<LiveRevision | undefined> {
-    const res = await this.http.request({
-      method: 'GET',
-      path: knativePath(this.namespace, 'revisions', name),
-      idempotent: true,
-      ...(signal ? { signal } : {}),
-    });
-    if (res.status === 404 && !isUnknownResource(res.status, res.body)) return undefined;
-    if (res.status !== 200) throw this.error(this.intent('get', REVISIONS, name), res);
-    return JSON.parse(res.body) as LiveRevision;
+  getRevision(name: string, signal?: AbortSignal): Promise<LiveRevision | undefined> {
+    return this.resources.get<LiveRevision>(KNATIVE_REVISIONS, name, signal);
   }
 
-  async listServices(labelSelector: string): Promise<LiveService[]> {
-    const res = await this.http.request({
-      method: 'GET',
-      path: `${knativePath(this.namespace, 'services')}?labelSelector=${encodeURIComponent(labelSelector)}`,
-      idempotent: true,
-    });
-    if (res.status !== 200) throw this.error(this.intent('list', SERVICES), res);
-    return (JSON.parse(res.body) as { items?: LiveService[] }).items ?? [];
+  listServices(labelSelector: string): Promise<LiveService[]> {
+    return this.resources.list<LiveService>(KNATIVE_SERVICES, { labelSelector });
   }
 
   /**
@@ -197,37 +156,24 @@ export class KnativeApi {
         reason: `not deleted: it is not labelled ${MANAGED_BY_LABEL}=${MANAGED_BY}, so faas-deploy did not create it`,
       };
     }
-    const res = await this.http.request({
-      method: 'DELETE',
-      path: knativePath(this.namespace, 'services', name),
-      body: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'DeleteOptions',
-        propagationPolicy: 'Background',
-        ...(live.metadata.uid ? { preconditions: { uid: live.metadata.uid } } : {}),
-      }),
-      // Deleting twice ends the same way (the second answers 404).
-      idempotent: true,
-    });
-    if (res.status === 404 && !isUnknownResource(res.status, res.body))
-      return { deleted: false, reason: 'absent' };
-    if (res.status === 409)
+    const outcome = await this.resources.delete(
+      KNATIVE_SERVICES,
+      name,
+      live.metadata.uid ? { uid: live.metadata.uid } : {},
+    );
+    if (outcome === 'absent') return { deleted: false, reason: 'absent' };
+    if (outcome === 'replaced')
       return { deleted: false, reason: 'replaced by a new object while deleting; left alone' };
-    if (res.status < 200 || res.status > 299) throw this.error(this.intent('delete', SERVICES, name), res);
     return { deleted: true };
   }
 
   /** The first LoadBalancer ingress IP or hostname of a core Service (an ingress gateway). */
   async loadBalancerAddress(namespace: string, name: string): Promise<string | undefined> {
-    const res = await this.http.request({
-      method: 'GET',
-      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
-      idempotent: true,
-    });
-    if (res.status !== 200) throw this.error({ verb: 'get', resource: 'services', namespace, name }, res);
-    const svc = JSON.parse(res.body) as {
+    const gateway = new KubeResources(this.resources.http, namespace);
+    const svc = await gateway.get<{
       status?: { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> } };
-    };
+    }>(CORE_SERVICES, name);
+    if (!svc) throw new Error(`Service ${namespace}/${name} does not exist.`);
     const first = svc.status?.loadBalancer?.ingress?.find((i) => i.ip ?? i.hostname);
     return first?.ip ?? first?.hostname;
   }

@@ -1,7 +1,10 @@
-// The `kubeconfig` input: YAML or base64 of it. Every credential in it is handed to the runner's
-// masking (core.setSecret) before anything else happens, and the file written for the client is
-// 0600 inside a private directory of the runner's temp dir, removed when the run closes the cluster.
-import { existsSync, rmSync } from 'node:fs';
+// Where the cluster credentials come from: input `kubeconfig` (YAML or base64 of it), else
+// KUBECONFIG, else the pod's ServiceAccount (in-cluster). Every credential is handed to the runner's
+// masking (core.setSecret) the moment it is read, before anything else happens; the file written for
+// the input is 0600 inside a private directory of the runner's temp dir, removed when the connection
+// closes. @kubernetes/client-node's KubeConfig does the credential handling (tokens, client
+// certificates, exec plugins, in-cluster) and is loaded here, on first use.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { load } from 'js-yaml';
@@ -101,4 +104,75 @@ export async function writeKubeconfigFile(tempDir: string, text: string): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export type KubeConfigInstance = InstanceType<typeof import('@kubernetes/client-node').KubeConfig>;
+
+export interface LoadedKubeConfig {
+  kc: KubeConfigInstance;
+  /** The file written for input `kubeconfig`; absent for KUBECONFIG and in-cluster. */
+  file?: KubeconfigFile;
+  /** Where the credentials came from, for the log: 'input "kubeconfig"', 'KUBECONFIG', … */
+  source: string;
+}
+
+export interface KubeconfigSource {
+  /** Input `kubeconfig`; '' when not given. */
+  kubeconfig: string;
+  tempDir: string;
+  secret: (value: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Loads the credentials: input `kubeconfig` → KUBECONFIG (files merged, first wins) → in-cluster. */
+export async function loadKubeConfig(options: KubeconfigSource): Promise<LoadedKubeConfig> {
+  if (options.kubeconfig.trim() !== '') {
+    options.secret(options.kubeconfig);
+    const text = decodeKubeconfigInput(options.kubeconfig);
+    for (const value of kubeconfigSecrets(text)) options.secret(value);
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    const file = await writeKubeconfigFile(options.tempDir, text);
+    try {
+      kc.loadFromFile(file.path);
+    } catch (error) {
+      await file.remove();
+      throw new UserError(
+        `Input "kubeconfig" could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    return { kc, file, source: 'input "kubeconfig"' };
+  }
+  const files = (options.env['KUBECONFIG'] ?? '').split(path.delimiter).filter((f) => f !== '');
+  if (files.length > 0) {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    let loaded = 0;
+    for (const f of files) {
+      if (!existsSync(f)) continue;
+      for (const value of kubeconfigSecrets(readFileSync(f, 'utf8'))) options.secret(value);
+      if (loaded === 0) kc.loadFromFile(f);
+      else {
+        const more = new KubeConfig();
+        more.loadFromFile(f);
+        kc.mergeConfig(more, true);
+      }
+      loaded++;
+    }
+    if (loaded === 0) throw new UserError(`KUBECONFIG names no existing file (${files.join(', ')}).`);
+    return { kc, source: 'KUBECONFIG' };
+  }
+  if (options.env['KUBERNETES_SERVICE_HOST'] && existsSync(IN_CLUSTER_TOKEN)) {
+    options.secret(readFileSync(IN_CLUSTER_TOKEN, 'utf8').trim());
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromCluster();
+    return { kc, source: 'in-cluster ServiceAccount' };
+  }
+  throw new UserError(
+    'No cluster credentials: set input "kubeconfig" (the file or base64 of it), or KUBECONFIG, or run the job in a ' +
+      'pod with a ServiceAccount (in-cluster).',
+  );
 }

@@ -3,6 +3,7 @@
 // idempotent requests only, and newline-delimited JSON streams for watches. @kubernetes/client-node
 // supplies the credentials (tokens, client certificates, exec plugins, in-cluster) per request; the
 // requests themselves are ours so that every status code, header and stream event stays visible.
+// The deploy stage and the Tekton builder share one instance (src/kube/index.ts).
 import http from 'node:http';
 import https from 'node:https';
 
@@ -26,6 +27,12 @@ export interface KubeHttpOptions {
   requestTimeoutMs?: number;
   /** Use the agent the authenticator sets (an HTTP(S) proxy from the kubeconfig) instead of our pool. */
   keepAuthenticatorAgent?: boolean;
+  /**
+   * Called with every credential the authenticator put on a request (a bearer token, basic auth),
+   * before the request is sent: exec plugins and auth providers hand out tokens only at request time,
+   * and tokens rotate.
+   */
+  onCredential?: (value: string) => void;
   log?: (message: string) => void;
 }
 
@@ -112,6 +119,7 @@ export class KubeHttp {
   private readonly policy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly keepAuthenticatorAgent: boolean;
+  private readonly onCredential: (value: string) => void;
   private readonly log: (message: string) => void;
   private agent: http.Agent | undefined;
   /** Retries done so far (transient failures survived), for the log and the tests. */
@@ -123,6 +131,7 @@ export class KubeHttp {
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.keepAuthenticatorAgent = options.keepAuthenticatorAgent ?? false;
+    this.onCredential = options.onCredential ?? (() => undefined);
     this.log = options.log ?? (() => undefined);
   }
 
@@ -133,6 +142,16 @@ export class KubeHttp {
   ): Promise<https.RequestOptions> {
     const options: https.RequestOptions = { method, headers: { ...headers } };
     await this.authenticate(options);
+    const authorization = (options.headers as Record<string, unknown>)['Authorization'];
+    if (typeof authorization === 'string') this.onCredential(authorization.replace(/^\S+\s+/, ''));
+    if (typeof options.auth === 'string' && options.auth !== '') this.onCredential(options.auth);
+    // A client key an exec plugin returned: its PEM lines, as kubeconfigSecrets masks a file's.
+    const key: unknown = options.key;
+    if (typeof key === 'string' || Buffer.isBuffer(key)) {
+      for (const line of key.toString().split('\n')) {
+        if (line.trim().length >= 4 && !line.startsWith('-----')) this.onCredential(line.trim());
+      }
+    }
     if (!this.keepAuthenticatorAgent) {
       if (!this.agent) {
         const tls = {

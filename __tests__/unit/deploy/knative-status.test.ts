@@ -9,9 +9,9 @@ import {
   settlement,
   type LiveRevision,
   type LiveService,
-} from '../../src/deploy/knative-status.js';
+} from '../../../src/deploy/knative-status.js';
 
-const fixtures = new URL('../../../shared/fixtures/knative-status/', import.meta.url);
+const fixtures = new URL('../../../../shared/fixtures/knative-status/', import.meta.url);
 function fixture(name: string): unknown {
   return load(fs.readFileSync(new URL(name, fixtures), 'utf8'));
 }

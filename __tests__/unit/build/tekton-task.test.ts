@@ -1,12 +1,10 @@
 // The Tekton side as data: the Task (embedded, and templates/tekton/task.yaml), the TaskRun, the context
 // split over ConfigMaps, and reading TaskRun statuses in the shapes tektoncd/pipeline writes them
-// (fixtures from the shared tekton-status directory, NOTES.md §2).
-import { randomBytes } from 'node:crypto';
+// (fixtures from the shared tekton-status directory).
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { load } from 'js-yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CONTEXT_PART_BYTES,
   digestResult,
@@ -19,11 +17,10 @@ import {
   taskRun,
   taskRunName,
   type TaskRunStatusView,
-} from '../../src/build/tekton-task.js';
-import { TektonBuilder } from '../../src/build/tekton.js';
-import { DEFAULT_KANIKO_IMAGE } from '../../src/inputs.js';
+} from '../../../src/build/tekton-task.js';
+import { DEFAULT_KANIKO_IMAGE } from '../../../src/inputs.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const fixtures = path.resolve(repoRoot, '../shared/fixtures/tekton-status');
 const fixture = (name: string): { status: TaskRunStatusView } =>
   load(readFileSync(path.join(fixtures, name), 'utf8')) as { status: TaskRunStatusView };
@@ -38,6 +35,7 @@ const base = {
   kanikoImage: 'kaniko:test',
   kanikoArgs: ['--cache=true', '--cache-repo=127.0.0.1:5001/cache'],
   timeoutSeconds: 600,
+  runId: 'run-42',
 };
 
 describe('TaskRun', () => {
@@ -59,6 +57,7 @@ describe('TaskRun', () => {
           'faas-deploy.dev/function': 'echo',
           'faas-deploy.dev/content-tag': 'ctx-0123',
           'faas-deploy.dev/build': 'echo-build-a1b2c3',
+          'faas-deploy.dev/run': 'run-42',
         },
       },
       spec: {
@@ -209,71 +208,5 @@ describe('TaskRun status', () => {
       `sha256:${'b'.repeat(64)}`,
     );
     expect(digestResult({ results: [{ name: 'IMAGE_DIGEST', value: 'latest' }] })).toBeUndefined();
-  });
-});
-
-describe('TektonBuilder before the cluster', () => {
-  const log = {
-    info: () => undefined,
-    warning: () => undefined,
-    group: () => undefined,
-    secret: () => undefined,
-  };
-  const request = {
-    name: 'big',
-    image: '127.0.0.1:5000/big:ctx-1',
-    tag: 'ctx-1',
-    dockerfile: 'FROM scratch\n',
-    dockerfilePath: 'Dockerfile',
-    entries: [
-      { path: 'blob', kind: 'file' as const, executable: false, data: randomBytes(3 * CONTEXT_PART_BYTES) },
-    ],
-  };
-  let port = 0;
-  beforeAll(async () => {
-    // A port nothing listens on: taken, then released.
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
-    await new Promise((resolve) => server.close(resolve));
-  });
-  const unreachable = (): string =>
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      `clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]`,
-      'users: [{ name: u, user: { token: t } }]',
-      'contexts: [{ name: c, context: { cluster: c, user: u } }]',
-      'current-context: c',
-    ].join('\n');
-  const builder = (maxContextParts: number): TektonBuilder =>
-    new TektonBuilder({
-      kube: { yaml: unreachable() },
-      namespace: 'ns',
-      kanikoImage: 'k',
-      registry: 'r',
-      maxContextParts,
-    });
-
-  it('refuses a context over the limit before it talks to the cluster', async () => {
-    const result = await builder(2).build(request, { signal: new AbortController().signal, log });
-    expect(result).toMatchObject({
-      status: 'failed',
-      reason: expect.stringMatching(
-        /^The build context of big is 3\.0 MiB compressed; the Tekton builder carries at most 2\.0 MiB \(2 ConfigMaps of 1\.00 MiB\)/,
-      ) as unknown,
-    });
-  });
-
-  it('a cluster it cannot reach fails the build with the client’s message', async () => {
-    const result = await builder(8).build(request, { signal: new AbortController().signal, log });
-    expect(result).toMatchObject({
-      status: 'failed',
-      reason: expect.stringMatching(
-        new RegExp(
-          `^Cannot reach the cluster at https://127\\.0\\.0\\.1:${port} to run the Tekton build: fetch failed: .*ECONNREFUSED`,
-        ),
-      ) as unknown,
-    });
   });
 });

@@ -9,8 +9,8 @@ import {
   decodeKubeconfigInput,
   kubeconfigSecrets,
   writeKubeconfigFile,
-} from '../../src/deploy/kubeconfig.js';
-import { UserError } from '../../src/util/errors.js';
+} from '../../../src/kube/kubeconfig.js';
+import { UserError } from '../../../src/util/errors.js';
 
 const keyPem =
   '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkeyLineOne0123456789abcdef\nAwEHoUQDQgAEkeyLineTwo\n-----END EC PRIVATE KEY-----\n';

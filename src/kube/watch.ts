@@ -1,11 +1,17 @@
-// One list+watch of the namespace's faas-deploy Services, shared by every function waiting for Ready:
-// one stream for 50 functions instead of 50, and the reconnect logic in one place. The stream is
-// resumed from the last resourceVersion seen (events and bookmarks) whenever it ends — the server's
-// timeoutSeconds, a dropped connection, an idle stream — and the collection is listed again when the
-// server answers 410 Gone (that resourceVersion has been compacted away).
-import type { KubeHttp, StreamEnd } from './kube-http.js';
-import { describe } from './kube-http.js';
-import type { LiveService } from './knative-status.js';
+// One list+watch of a collection (a label or field selector on a namespace's objects), shared by
+// every caller waiting for one of its objects to reach some state: one stream for 50 functions instead
+// of 50, and the reconnect logic in one place. The deploy stage waits for Knative Services with it, the
+// Tekton builder follows its TaskRuns. The stream is resumed from the last resourceVersion seen (events
+// and bookmarks) whenever it ends — the server's timeoutSeconds, a dropped connection, an idle stream —
+// and the collection is listed again when the server answers 410 Gone (that resourceVersion has been
+// compacted away).
+import type { KubeHttp, StreamEnd } from './http.js';
+import { describe } from './http.js';
+
+/** What the watch needs of an object. */
+export interface WatchedObject {
+  metadata: { name: string; resourceVersion?: string };
+}
 
 export interface WatchStats {
   lists: number;
@@ -16,44 +22,45 @@ export interface WatchStats {
   gone: number;
 }
 
-export interface ServiceWatcherOptions {
+export interface CollectionWatchOptions {
   http: KubeHttp;
   /** Collection path, e.g. /apis/serving.knative.dev/v1/namespaces/x/services */
   collectionPath: string;
-  labelSelector: string;
+  labelSelector?: string;
+  fieldSelector?: string;
   /** Server-side timeoutSeconds of each watch request (the server ends the stream then; we resume). */
   watchTimeoutSeconds?: number;
-  /** Turns a non-2xx answer into the error waiters get (403, Knative missing…). */
+  /** Turns a non-2xx answer into the error waiters get (403, an API group not installed…). */
   toError: (verb: 'list' | 'watch', status: number, body: string) => Error;
   /** Tests only: start watching from this resourceVersion instead of listing first. */
   startResourceVersion?: string;
   log?: (message: string) => void;
 }
 
-interface Waiter {
+interface Waiter<T> {
   name: string;
-  check: (svc: LiveService | undefined) => boolean;
-  resolve: (svc: LiveService | undefined) => void;
+  check: (object: T | undefined) => boolean;
+  resolve: (object: T | undefined) => void;
   reject: (error: Error) => void;
 }
 
-interface WatchEvent {
+interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: LiveService & { code?: number; message?: string };
+  object: T & { code?: number; message?: string };
 }
 
-export class ServiceWatcher {
+export class CollectionWatch<T extends WatchedObject> {
   readonly stats: WatchStats = { lists: 0, watches: 0, resumes: 0, gone: 0 };
-  private readonly options: ServiceWatcherOptions;
-  private readonly cache = new Map<string, LiveService>();
-  private readonly waiters = new Set<Waiter>();
+  private readonly options: CollectionWatchOptions;
+  private readonly cache = new Map<string, T>();
+  private readonly waiters = new Set<Waiter<T>>();
   private readonly log: (message: string) => void;
   private resourceVersion: string | undefined;
   private loop: Promise<void> | undefined;
   private abort = new AbortController();
   private listed = false;
 
-  constructor(options: ServiceWatcherOptions) {
+  constructor(options: CollectionWatchOptions) {
     this.options = options;
     this.log = options.log ?? (() => undefined);
     this.resourceVersion = options.startResourceVersion;
@@ -61,15 +68,15 @@ export class ServiceWatcher {
   }
 
   /**
-   * Resolves with the Service `name` (undefined when it does not exist) as soon as `check` accepts
-   * it — immediately if the cached state already does. Rejects when signal aborts or the watch fails
-   * for good (403, Knative not installed).
+   * Resolves with the object `name` (undefined when it does not exist) as soon as `check` accepts
+   * it — immediately if the cached state already does. `check` sees every state the watch delivers.
+   * Rejects when signal aborts or the watch fails for good (403, an API group not installed).
    */
   waitFor(
     name: string,
-    check: (svc: LiveService | undefined) => boolean,
+    check: (object: T | undefined) => boolean,
     signal?: AbortSignal,
-  ): Promise<LiveService | undefined> {
+  ): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(abortReason(signal));
@@ -79,13 +86,13 @@ export class ServiceWatcher {
         this.waiters.delete(waiter);
         reject(abortReason(signal as AbortSignal));
       };
-      const waiter: Waiter = {
+      const waiter: Waiter<T> = {
         name,
         check,
-        resolve: (svc) => {
+        resolve: (object) => {
           signal?.removeEventListener('abort', onAbort);
           this.waiters.delete(waiter);
-          resolve(svc);
+          resolve(object);
         },
         reject: (error) => {
           signal?.removeEventListener('abort', onAbort);
@@ -103,8 +110,8 @@ export class ServiceWatcher {
     });
   }
 
-  /** The last state seen of a Service (after at least one list). */
-  latest(name: string): LiveService | undefined {
+  /** The last state seen of an object (after at least one list). */
+  latest(name: string): T | undefined {
     return this.cache.get(name);
   }
 
@@ -124,22 +131,33 @@ export class ServiceWatcher {
   }
 
   private notify(name: string): void {
-    const svc = this.cache.get(name);
-    for (const w of [...this.waiters]) if (w.name === name && w.check(svc)) w.resolve(svc);
+    const object = this.cache.get(name);
+    for (const w of [...this.waiters]) if (w.name === name && w.check(object)) w.resolve(object);
+  }
+
+  /** The selector part of a list or watch query. */
+  private selector(): Record<string, string> {
+    const { labelSelector, fieldSelector } = this.options;
+    return {
+      ...(labelSelector ? { labelSelector } : {}),
+      ...(fieldSelector ? { fieldSelector } : {}),
+    };
   }
 
   private async list(signal: AbortSignal): Promise<void> {
-    const { http, collectionPath, labelSelector, toError } = this.options;
+    const { http, collectionPath, toError } = this.options;
+    const query = new URLSearchParams(this.selector()).toString();
     const res = await http.request({
       method: 'GET',
-      path: `${collectionPath}?labelSelector=${encodeURIComponent(labelSelector)}`,
+      path: query === '' ? collectionPath : `${collectionPath}?${query}`,
       idempotent: true,
       signal,
     });
     if (res.status !== 200) throw toError('list', res.status, res.body);
-    const list = JSON.parse(res.body) as { metadata?: { resourceVersion?: string }; items?: LiveService[] };
+    const list = JSON.parse(res.body) as { metadata?: { resourceVersion?: string }; items?: T[] };
     this.stats.lists++;
-    const names = new Set([...this.cache.keys()]);
+    // Every waiter hears the listed state, also of an object that is not there (deleted meanwhile).
+    const names = new Set([...this.cache.keys(), ...[...this.waiters].map((w) => w.name)]);
     this.cache.clear();
     for (const item of list.items ?? []) {
       this.cache.set(item.metadata.name, item);
@@ -151,14 +169,14 @@ export class ServiceWatcher {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    const { http, collectionPath, labelSelector, toError } = this.options;
+    const { http, collectionPath, toError } = this.options;
     const timeout = this.options.watchTimeoutSeconds ?? 240;
     let failures = 0;
     while (!signal.aborted && this.waiters.size > 0) {
       if (this.resourceVersion === undefined) await this.list(signal);
       const query = new URLSearchParams({
         watch: '1',
-        labelSelector,
+        ...this.selector(),
         resourceVersion: this.resourceVersion ?? '',
         allowWatchBookmarks: 'true',
         timeoutSeconds: String(timeout),
@@ -168,7 +186,7 @@ export class ServiceWatcher {
       const end: StreamEnd = await http.stream(
         `${collectionPath}?${query.toString()}`,
         (value) => {
-          const event = value as WatchEvent;
+          const event = value as WatchEvent<T>;
           if (event.type === 'ERROR') {
             // 410 Gone inside the stream: our resourceVersion is too old.
             if (event.object.code === 410) gone = true;
@@ -201,6 +219,7 @@ export class ServiceWatcher {
       if (end.kind === 'error') failures++;
       if (end.kind === 'end') failures = 0;
       if (failures > 8) throw new Error(`watching ${collectionPath} keeps failing: ${endText(end)}`);
+      if (this.waiters.size === 0) return;
       this.stats.resumes++;
       this.log(`watch ended (${endText(end)}); resuming from resourceVersion ${this.resourceVersion ?? ''}`);
       if (failures > 0) await delay(Math.min(4000, 200 * 2 ** failures), signal);
