@@ -19,10 +19,8 @@ export const TEKTON_API_VERSION = `${TEKTON_GROUP}/v1`;
 /** The tekton.dev API group is unknown to the server. */
 export class TektonNotInstalledError extends ApiNotInstalledError {
   override name = 'TektonNotInstalledError';
-  constructor(server: string) {
+  constructor() {
     super(
-      TEKTON_GROUP,
-      server,
       `The cluster has no Tekton Pipelines: the API server does not serve ${TEKTON_API_VERSION} (HTTP 404 for /apis/${TEKTON_API_VERSION}). Install Tekton Pipelines (v0.44 or newer), or use builder: kaniko.`,
     );
   }
@@ -32,8 +30,9 @@ export const TASK_RUNS: ResourceType = {
   group: TEKTON_GROUP,
   version: 'v1',
   plural: 'taskruns',
-  notInstalled: (server) => new TektonNotInstalledError(server),
+  notInstalled: () => new TektonNotInstalledError(),
 };
+
 /** Name of the installable Task (templates/tekton/task.yaml). */
 export const TASK_NAME = 'faas-deploy-kaniko';
 /** Bumped when the Task's interface (params, workspaces, results) changes. */

@@ -94,17 +94,15 @@ const aborted = (signal: AbortSignal): boolean => signal.aborted;
 
 export class TektonBuilder implements Builder {
   readonly kind = 'tekton' as const;
-  private readonly options: TektonBuilderOptions;
+  private readonly options: TektonBuilderOptions & { runId: string };
   private readonly resources: KubeResources;
-  private readonly runId: string;
   private tektonCheck: Promise<string | undefined> | undefined;
   /** One watch of this run's TaskRuns (by the run label), shared by the builds. */
   private watch: CollectionWatch<TaskRunObject> | undefined;
 
   constructor(options: TektonBuilderOptions) {
-    this.options = options;
+    this.options = { ...options, runId: options.runId ?? randomBytes(6).toString('hex') };
     this.resources = new KubeResources(options.kube.http, options.namespace);
-    this.runId = options.runId ?? randomBytes(6).toString('hex');
   }
 
   /** Why the cluster cannot run TaskRuns (no Tekton API), or undefined when it can. Asked once. */
@@ -113,7 +111,7 @@ export class TektonBuilder implements Builder {
     this.tektonCheck ??= http
       .request({ method: 'GET', path: `/apis/${TEKTON_API_VERSION}`, idempotent: true })
       .then((res) => {
-        if (res.status === 404) return new TektonNotInstalledError(http.server).message;
+        if (res.status === 404) return new TektonNotInstalledError().message;
         if (res.status !== 200) {
           throw apiError(http.server, { verb: 'get', resource: `/apis/${TEKTON_API_VERSION}` }, res);
         }
@@ -131,7 +129,7 @@ export class TektonBuilder implements Builder {
 
   private taskRuns(): CollectionWatch<TaskRunObject> {
     this.watch ??= this.resources.watch<TaskRunObject>(TASK_RUNS, {
-      labelSelector: `${LABELS.run}=${this.runId}`,
+      labelSelector: `${LABELS.run}=${this.options.runId}`,
     });
     return this.watch;
   }
@@ -176,7 +174,7 @@ export class TektonBuilder implements Builder {
       functionName: request.name,
       contentTag: request.tag,
       build: name,
-      runId: this.runId,
+      runId: this.options.runId,
     });
     try {
       const keys = partKeys(parts.length);
@@ -213,7 +211,7 @@ export class TektonBuilder implements Builder {
         namespace: ns,
         functionName: request.name,
         contentTag: request.tag,
-        runId: this.runId,
+        runId: this.options.runId,
         image: request.image,
         dockerfilePath: request.dockerfilePath,
         kanikoImage: this.options.kanikoImage,

@@ -9,8 +9,6 @@ export class KnativeNotInstalledError extends ApiNotInstalledError {
   override name = 'KnativeNotInstalledError';
   constructor(server: string) {
     super(
-      KNATIVE_GROUP,
-      server,
       `Knative Serving is not installed in the cluster at ${server}: the API server does not know the ` +
         `${KNATIVE_GROUP}/v1 services resource (404). Install Knative Serving (see docs/cluster-setup.md) ` +
         'or point the kubeconfig at a cluster that has it.',

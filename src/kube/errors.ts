@@ -100,13 +100,6 @@ export class ForbiddenError extends UserError {
  */
 export class ApiNotInstalledError extends UserError {
   override name = 'ApiNotInstalledError';
-  readonly group: string;
-  readonly server: string;
-  constructor(group: string, server: string, message: string) {
-    super(message);
-    this.group = group;
-    this.server = server;
-  }
 }
 
 export class UnauthorizedError extends UserError {

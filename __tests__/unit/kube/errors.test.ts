@@ -74,7 +74,7 @@ describe('API errors a user can act on', () => {
   it('maps each answer to its error: 401, 403, a missing API group, anything else', () => {
     const server = 'https://k8s.example:6443';
     const intent = { verb: 'create', resource: 'taskruns.tekton.dev', namespace: 'n' };
-    const notInstalled = (s: string): Error => new ApiNotInstalledError('tekton.dev', s, `no Tekton at ${s}`);
+    const notInstalled = (s: string): Error => new ApiNotInstalledError(`no Tekton at ${s}`);
     expect(apiError(server, intent, { status: 401, body: '' })).toBeInstanceOf(UnauthorizedError);
     expect(apiError(server, intent, { status: 403, body: forbidden })).toBeInstanceOf(ForbiddenError);
     expect(apiError(server, intent, { status: 404, body: typeMissing }, notInstalled).message).toBe(
