@@ -39,9 +39,9 @@ export type KnativeService = {
 };
 
 /**
- * Renders the Service for a function. Only fields Knative's webhook accepts are written
- * (../shared/fixtures/NOTES.md §1): autoscaling annotations on the revision template, one port,
- * no reserved environment variables.
+ * Renders the Service for a function. Only fields Knative's webhook accepts are written (knative/serving
+ * pkg/apis/serving/metadata_validation.go and k8s_validation.go): autoscaling annotations on the
+ * revision template, one port, no reserved environment variables.
  */
 export function renderService(spec: FunctionSpec, target: ServiceTarget): KnativeService {
   const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY, [FUNCTION_LABEL]: spec.name };

@@ -96,7 +96,7 @@ export class ForbiddenError extends UserError {
 
 /**
  * An API group the action needs is unknown to the server (Knative Serving, Tekton Pipelines): the
- * message says what to install. Each stage words its own (src/deploy/errors.ts, src/build/tekton.ts).
+ * message says what to install. Each stage words its own (src/deploy/errors.ts, src/build/tekton-task.ts).
  */
 export class ApiNotInstalledError extends UserError {
   override name = 'ApiNotInstalledError';
