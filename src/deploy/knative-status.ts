@@ -1,7 +1,8 @@
 // Reading a Knative Service's status: has Knative finished with *our* change, and if it failed, why.
 // Pure functions; the rules are Knative's own (knative/serving pkg/apis/serving/v1/service_lifecycle.go,
-// knative/pkg apis/condition_set.go): Service.IsReady() is `observedGeneration == generation && Ready True`, IsFailed() the same with
-// Ready False. A Ready of an older generation describes the previous spec and is never trusted.
+// knative/pkg apis/condition_set.go): Service.IsReady() is `observedGeneration == generation && Ready
+// True`, IsFailed() the same with Ready False. A Ready of an older generation describes the previous
+// spec and is never trusted.
 
 export interface Condition {
   type: string;
