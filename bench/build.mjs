@@ -22,6 +22,7 @@ async function loadStages() {
     entry,
     [
       "export { buildImages } from '../../src/build/index.ts';",
+      "export { connectKube } from '../../src/kube/index.ts';",
       "export { packageFunction, writeBuildContext } from '../../src/package/index.ts';",
       "export { resolveBaseImages } from '../../src/package/base-images.ts';",
       '',
@@ -181,9 +182,16 @@ export async function buildBenchmark(options = {}) {
     // Tekton: the same kind of warm build (another edit, same cache) and one trivial image, both ways.
     const tekton = options.tekton ?? Boolean(env.KUBECONFIG_DEPLOYER);
     if (tekton) {
+      // The one connection main opens, from KUBECONFIG; its kubeconfig file (none for KUBECONFIG) would go in ws.
+      const kube = await stages.connectKube({
+        kubeconfig: '',
+        tempDir: ws,
+        secret: () => {},
+        env: { KUBECONFIG: env.KUBECONFIG_DEPLOYER },
+      });
       const tektonSettings = settings(kanikoRegistry, {
         builder: 'tekton',
-        kube: { file: env.KUBECONFIG_DEPLOYER },
+        kube,
         namespace: env.KUBE_NAMESPACE,
         toolsImage: env.IMAGE_RUNTIME,
       });
@@ -199,6 +207,7 @@ export async function buildBenchmark(options = {}) {
       };
       figures.kanikoTrivial = await buildOne(await trivial('k'), settings(kanikoRegistry));
       figures.tektonTrivial = await buildOne(await trivial('t'), tektonSettings);
+      await kube.close();
     }
   } finally {
     rmSync(ws, { recursive: true, force: true });

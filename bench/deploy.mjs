@@ -24,12 +24,22 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const testEnv = () =>
   testEnvValues(['KUBECONFIG_ADMIN', 'KUBECONFIG_DEPLOYER', 'KUBE_NAMESPACE', 'REGISTRY']);
 
-/** The deploy stage bundled as the action bundles it, @kubernetes/client-node included (one ESM file). */
+/**
+ * The deploy stage and the connection it runs on (src/kube), bundled as the action bundles them,
+ * @kubernetes/client-node included (one ESM file). `connect` opens both, as main does; its close()
+ * closes both.
+ */
 async function loadDeployStage() {
   const outfile = path.join(root, 'bench/out/deploy-stage.mjs');
   await build({
     absWorkingDir: root,
-    entryPoints: ['src/deploy/index.ts'],
+    stdin: {
+      contents:
+        "export { connectCluster, renderService } from './src/deploy/index.ts'; export { connectKube } from './src/kube/index.ts';",
+      resolveDir: root,
+      sourcefile: 'deploy-stage.ts',
+      loader: 'ts',
+    },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -42,7 +52,20 @@ async function loadDeployStage() {
     outfile,
     logLevel: 'warning',
   });
-  return await import(`${outfile}?t=${Date.now()}`);
+  const stage = await import(`${outfile}?t=${Date.now()}`);
+  return {
+    renderService: stage.renderService,
+    async connect({ kubeconfig, namespace, tempDir }) {
+      const kube = await stage.connectKube({ kubeconfig, tempDir, secret: () => {} });
+      const cluster = await stage.connectCluster(kube, { namespace });
+      return Object.assign(Object.create(cluster), {
+        async close() {
+          await cluster.close();
+          await kube.close();
+        },
+      });
+    },
+  };
 }
 
 async function pushImage(registry, repo, seed) {
@@ -198,12 +221,7 @@ export async function deployBenchmark(sizes = [1, 10, 50], runs = 3) {
         noticed.set(name, Date.now());
       }
     } else {
-      const cluster = await stage.connectCluster({
-        kubeconfig,
-        namespace: ns,
-        tempDir: work,
-        secret: () => {},
-      });
+      const cluster = await stage.connect({ kubeconfig, namespace: ns, tempDir: work });
       const results = await pool(names, variant === 'action4' ? 4 : n, (name, i) =>
         cluster.deployFunction({
           spec: spec(name),
@@ -243,9 +261,7 @@ export async function deployBenchmark(sizes = [1, 10, 50], runs = 3) {
     // The first connect in a process loads @kubernetes/client-node: timed on its own. Then one warm-up
     // pass per client, not counted, so that no row carries one-off costs (the stand-in's first reconcile).
     const c0 = performance.now();
-    await (
-      await stage.connectCluster({ kubeconfig, namespace: ns, tempDir: work, secret: () => {} })
-    ).close();
+    await (await stage.connect({ kubeconfig, namespace: ns, tempDir: work })).close();
     coldConnectMs = performance.now() - c0;
     for (const variant of ['action4', 'kubectl']) await pass(variant, 1, `b${tag}w${variant[0]}`);
     for (const n of sizes) {
