@@ -1,5 +1,5 @@
 // Start-up time of the bundles: process start to first output, and to exit, side by side with a
-// bundled hello-world action that imports only @actions/core (the baseline of issue #2's target).
+// bundled hello-world action that imports only @actions/core (the baseline).
 // Runs each variant many times, interleaved, and reports medians. Usage: node bench/startup.mjs [runs]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync, readdirSync } from 'node:fs';
@@ -141,12 +141,11 @@ export async function startupBenchmark(runs = 30) {
     exit: median(samples[index].exit),
   }));
   const files = [
-    'dist/index.js',
-    'dist/cli.js',
-    'dist/cli-main.cjs',
-    'dist/cli-yaml.cjs',
+    ...readdirSync(path.join(root, 'dist')).map((f) => `dist/${f}`),
     ...readdirSync(path.join(root, 'dist/chunks')).map((f) => `dist/chunks/${f}`),
-  ];
+  ]
+    .filter((file) => file.endsWith('.js'))
+    .sort();
   const sizes = files.map((file) => ({ file, kib: statSync(path.join(root, file)).size / 1024 }));
   return { runs, rows, sizes, baselineSize: statSync(baseline).size / 1024 };
 }

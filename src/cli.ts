@@ -1,5 +1,9 @@
+// The `faas-deploy` command (dist/cli.js): `plan` discovers the functions of a repository, finds
+// what changed and prints what the action would build and deploy, without a cluster or a
+// registry (README, "The CLI").
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { normaliseRegistry } from './inputs.js';
 import { readEventInfo, type EventInfo } from './plan/event.js';
 import { planRepository } from './plan/index.js';
@@ -8,14 +12,11 @@ import { packagePlan } from './package/index.js';
 import { resolveBaseImages } from './package/base-images.js';
 import { renderService } from './deploy/render-service.js';
 import { describeError } from './util/errors.js';
-import { OptionError, parseOptions } from './util/parse-options.js';
-import { processRunner, type CommandRunner } from './util/exec.js';
-import { spawnBlocking } from './util/spawn-blocking.js';
-import { backgroundSpawner, type BackgroundSpawner } from './util/spawn-background.js';
+import { processRunner } from './util/exec.js';
 import { NO_TIMER, RecordingPhaseTimer } from './util/phase-timer.js';
 import type { Plan, PlannedFunction } from './plan/types.js';
 
-export const USAGE = `Usage: faas-deploy plan [options]
+const USAGE = `Usage: faas-deploy plan [options]
 
 Plans what faas-deploy would build and deploy, without a cluster or a registry.
 
@@ -38,30 +39,31 @@ Exit status: 0 success, 1 invalid repository or manifest, 2 wrong usage.`;
 
 class UsageError extends Error {}
 
-interface CliIO {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-function parseCommandLine(argv: readonly string[]) {
+function parseCommandLine(argv: string[]) {
   let parsed;
   try {
-    // node:util's parseArgs, less the ~1 ms of compiling it (src/util/parse-options.ts).
-    parsed = parseOptions(argv, {
-      repo: { type: 'string', default: '.' },
-      'functions-dir': { type: 'string', default: 'functions' },
-      base: { type: 'string' },
-      head: { type: 'string' },
-      'event-name': { type: 'string' },
-      'event-path': { type: 'string' },
-      registry: { type: 'string', default: 'localhost:5000' },
-      namespace: { type: 'string', default: 'default' },
-      json: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        repo: { type: 'string', default: '.' },
+        'functions-dir': { type: 'string', default: 'functions' },
+        base: { type: 'string' },
+        head: { type: 'string' },
+        'event-name': { type: 'string' },
+        'event-path': { type: 'string' },
+        registry: { type: 'string', default: 'localhost:5000' },
+        namespace: { type: 'string', default: 'default' },
+        json: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
   } catch (error) {
-    if (error instanceof OptionError) throw new UsageError(error.message);
+    // parseArgs's errors for a command-line mistake (ERR_PARSE_ARGS_UNKNOWN_OPTION, …).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code?.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message);
     throw error;
   }
   const { values, positionals } = parsed;
@@ -80,32 +82,8 @@ function parseCommandLine(argv: readonly string[]) {
   return { help: false as const, values };
 }
 
-let background: { spawn: BackgroundSpawner | undefined } | undefined;
-
-/**
- * The CLI's runner: an argument array and never a shell, like processRunner, but without
- * node:child_process, whose sockets and streams cost more than git itself on `plan` in a large
- * monorepo (issue #4). The program starts before run() returns, so a caller can start `git diff`
- * and list the function directories while it runs (src/util/spawn-background.ts); where that
- * binding is not the expected one, run() runs the program to completion first
- * (src/util/spawn-blocking.ts). Input, live output and cancelling need processRunner.
- */
-export const cliRunner: CommandRunner = {
-  async run(command, args, options = {}) {
-    if (options.onOutput || options.signal) return processRunner.run(command, args, options);
-    background ??= { spawn: backgroundSpawner() };
-    const started = options.input === undefined ? background.spawn?.(command, args, options) : undefined;
-    const result = started ? await started : spawnBlocking(command, args, options);
-    return {
-      exitCode: result.status ?? (result.signal ? 128 : 1),
-      stdout: result.stdout.toString('utf8'),
-      stderr: result.stderr.toString('utf8'),
-    };
-  },
-};
-
-/** The plan as the CLI's --json prints it (DESIGN.md §9). */
-export function planJson(plan: Plan, images: ReadonlyMap<string, string>): unknown {
+/** The plan as --json prints it (README, "The CLI"). */
+function planJson(plan: Plan, images: ReadonlyMap<string, string>): unknown {
   return {
     mode: plan.mode,
     base: plan.base ?? null,
@@ -123,7 +101,7 @@ export function planJson(plan: Plan, images: ReadonlyMap<string, string>): unkno
   };
 }
 
-export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+async function main(argv: string[], io: { stdout: Write; stderr: Write }): Promise<number> {
   let command;
   try {
     command = parseCommandLine(argv);
@@ -156,7 +134,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       settings: { mode: 'auto', functionsDir, deployAllOn: [], deployBranches: [], functions: undefined },
       defaultWatchdog: 'classic',
       event,
-      runner: cliRunner,
+      runner: processRunner,
       ...(revisions ? { revisions } : {}),
       planAll: !revisions && event.name === '',
       timer,
@@ -221,3 +199,20 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 1;
   }
 }
+
+type Write = (text: string) => void;
+
+// A reader that stops early (`faas-deploy plan --json | head`) closes the pipe: stop quietly, as
+// Unix tools do, instead of an unhandled EPIPE with a stack trace.
+function quietOnEpipe(stream: NodeJS.WriteStream): Write {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+  return (text) => void stream.write(text);
+}
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: quietOnEpipe(process.stdout),
+  stderr: quietOnEpipe(process.stderr),
+});

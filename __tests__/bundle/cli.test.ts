@@ -1,14 +1,6 @@
 // The committed CLI bundle, run as a user runs it.
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -196,81 +188,26 @@ describe('faas-deploy plan (dist/cli.js)', () => {
     ]);
   });
 
-  it('plans alike through public Node APIs only (--pending-deprecation), without a warning', async () => {
-    // --pending-deprecation wraps process.binding, so the CLI takes none of Node's bindings: git
-    // runs through child_process.spawnSync and files are probed with fs.lstatSync
-    // (src/util/spawn-background.ts, spawn-blocking.ts, regular-file.ts).
-    repo = makeRepo();
-    const base = repo.commit('functions', {
-      ...goFunction('alpha'),
-      ...goFunction('beta'),
-      'functions/dir-marker/package.json/keep': '',
-      'functions/dir-marker/handler.py': 'print(1)\n',
-      'functions/linked/handler.py': 'print(1)\n',
-      'elsewhere/go.mod': 'module x\n',
-    });
-    const head = repo.commit('change beta', { 'functions/beta/extra.go': 'package main\n' });
-    // Not committed: discovery reads the working tree.
-    symlinkSync(
-      path.join(repo.dir, 'elsewhere', 'go.mod'),
-      path.join(repo.dir, 'functions', 'linked', 'go.mod'),
-    );
-    const args = ['plan', '--repo', repo.dir, '--base', base, '--head', head, '--json'];
-    const internal = await faas(args);
-    const publicApis = await faas(args, process.env, ['--pending-deprecation']);
-    expect(publicApis).toEqual(internal);
-    expect(internal).toMatchObject({ code: 0, stderr: '' });
-    const plan = JSON.parse(internal.stdout) as {
-      functions: { name: string; runtime: string; changed: boolean }[];
-    };
-    expect(plan.functions.map((fn) => [fn.name, fn.runtime, fn.changed])).toEqual([
-      ['alpha', 'go', false],
-      ['beta', 'go', true],
-      ['dir-marker', 'python', false],
-      ['linked', 'python', false],
+  it('names the source file and function in a stack trace, with node --enable-source-maps', async () => {
+    // Standard output on a full device: the write fails (ENOSPC), which the CLI does not handle.
+    const stderr = path.join(mkdtempSync(path.join(tmpdir(), 'faas-trace-')), 'stderr');
+    const { stdout } = await run('bash', [
+      '-c',
+      '"$0" --enable-source-maps "$1" plan --repo examples --json >/dev/full 2>"$2"; echo "$?"',
+      process.execPath,
+      cli,
+      stderr,
     ]);
+    expect(stdout.trim()).toBe('1');
+    const trace = readFileSync(stderr, 'utf8');
+    expect(trace).toContain('ENOSPC');
+    expect(trace).toMatch(/\n {4}at main \(\/\S+\/src\/cli\.ts:\d+:\d+\)\n/);
   });
 
-  it('plans alike without WebAssembly (node --jitless): the same content tags, through node:crypto', async () => {
-    const args = ['plan', '--repo', 'examples', '--json'];
-    const usual = await faas(args);
-    const jitless = await faas(args, process.env, ['--jitless']);
-    expect(usual).toMatchObject({ code: 0, stderr: '' });
-    expect(jitless).toEqual(usual);
-    expect(usual.stdout).toMatch(/:ctx-[0-9a-f]{32}"/);
-  });
-
-  it('keeps the code compiled by a plan for the next run (V8 code cache), unless told not to', async () => {
-    repo = makeRepo();
-    repo.commit('one function', goFunction('alpha'));
-    const cache = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
-    const env = { ...process.env, NODE_COMPILE_CACHE: cache };
-    // --help and a failed plan compile little of what a plan needs: nothing is kept from them.
-    expect((await faas(['--help'], env)).code).toBe(0);
-    expect(
-      (await faas(['plan', '--repo', repo.dir, '--base', 'no-such-revision', '--head', 'HEAD'], env)).code,
-    ).toBe(1);
-    expect(existsSync(path.join(cache, 'faas-deploy'))).toBe(false);
-
-    const plan = ['plan', '--repo', repo.dir, '--json'];
-    const first = await faas(plan, env);
-    expect(first.code).toBe(0);
-    const files = readdirSync(path.join(cache, 'faas-deploy'));
-    expect(files).toEqual([expect.stringMatching(/^cli-main\.cjs-[0-9a-f]{16}-.*\.cache$/)]);
-    const written = statSync(path.join(cache, 'faas-deploy', files[0] ?? ''));
-    const again = await faas(plan, env);
-    expect(again.stdout).toBe(first.stdout);
-    // Used, not written again.
-    expect(statSync(path.join(cache, 'faas-deploy', files[0] ?? '')).mtimeMs).toBe(written.mtimeMs);
-
-    const off = mkdtempSync(path.join(tmpdir(), 'faas-compile-cache-'));
-    const result = await faas(plan, {
-      ...process.env,
-      NODE_COMPILE_CACHE: off,
-      NODE_DISABLE_COMPILE_CACHE: '1',
-    });
-    expect(result.stdout).toBe(first.stdout);
-    expect(readdirSync(off)).toEqual([]);
+  it('ships a source map that maps the CLI to its sources', () => {
+    const map = JSON.parse(readFileSync(`${cli}.map`, 'utf8')) as { sources: string[] };
+    expect(readFileSync(cli, 'utf8')).toMatch(/\n\/\/# sourceMappingURL=cli\.js\.map\n$/);
+    expect(map.sources).toEqual(expect.arrayContaining(['../src/cli.ts', '../src/plan/discover.ts']));
   });
 
   it('reports where the time went with FAAS_DEPLOY_TIMINGS=1, on standard error only', async () => {

@@ -92,8 +92,8 @@ describe('content tag pin', () => {
     expect(again.entries).toEqual(packaged.entries);
   });
 
-  it('lists the go function as before: paths, kinds, modes', async () => {
-    const entries = await readBuildContext(path.join(root, 'functions/go-fn'));
+  it('lists the go function as before: paths, kinds, modes', () => {
+    const entries = readBuildContext(path.join(root, 'functions/go-fn'));
     expect(entries.map((e) => `${e.kind}:${e.executable ? 'x' : '-'}:${e.path}`)).toMatchInlineSnapshot(`
       [
         "file:-:.dockerignore",

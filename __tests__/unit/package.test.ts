@@ -255,7 +255,7 @@ describe('resolveBaseImages', () => {
 });
 
 describe('readBuildContext', () => {
-  it('honours .dockerignore with Docker rules: globs, directories, ** and ! exceptions', async () => {
+  it('honours .dockerignore with Docker rules: globs, directories, ** and ! exceptions', () => {
     const dir = makeDir({
       '.dockerignore': '# comment\n*.log\nsecrets/\n**/*.tmp\ndocs\n!docs/keep.md\n/Dockerfile.dev\n',
       'main.go': '',
@@ -268,7 +268,7 @@ describe('readBuildContext', () => {
       'Dockerfile.dev': '',
       'Main.LOG': '',
     });
-    const paths = (await readBuildContext(dir)).map((e) => `${e.kind}:${e.path}`);
+    const paths = readBuildContext(dir).map((e) => `${e.kind}:${e.path}`);
     expect(paths).toEqual([
       'file:.dockerignore',
       'file:Main.LOG',
@@ -281,13 +281,13 @@ describe('readBuildContext', () => {
     ]);
   });
 
-  it('records a symlink as a link and never follows it, nor a symlinked .dockerignore', async () => {
+  it('records a symlink as a link and never follows it, nor a symlinked .dockerignore', () => {
     const outside = makeDir({ 'secret.txt': 'top secret', ignore: '*\n' });
     const dir = makeDir({ 'main.go': 'package main\n' });
     symlinkSync(path.join(outside, 'secret.txt'), path.join(dir, 'leak.txt'));
     symlinkSync(outside, path.join(dir, 'linked-dir'));
     symlinkSync(path.join(outside, 'ignore'), path.join(dir, '.dockerignore'));
-    const entries = await readBuildContext(dir);
+    const entries = readBuildContext(dir);
     expect(entries.map((e) => `${e.kind}:${e.path}`)).toEqual([
       'symlink:.dockerignore',
       'symlink:leak.txt',
@@ -393,7 +393,7 @@ describe('writeBuildContext', () => {
     expect(lstatSync(path.join(out, 'function/alias.go')).isSymbolicLink()).toBe(true);
     expect(statSync(path.join(out, 'function/go.mod')).mtime.toISOString()).toBe('2000-01-01T00:00:00.000Z');
     // Reading the written context back gives the same entries, so the same tag.
-    const reread = (await readBuildContext(out)).filter(
+    const reread = readBuildContext(out).filter(
       (e) => !['.faas', '.faas/Dockerfile', 'function'].includes(e.path),
     );
     expect(contentTag(reread, packaged.dockerfile, TEMPLATE_VERSION)).toBe(packaged.tag);

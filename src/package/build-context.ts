@@ -11,7 +11,7 @@ import {
 import { chmod, lutimes, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
-import { readFromStart } from '../util/read-descriptor.js';
+import { byCodeUnits } from '../util/sort.js';
 
 export interface ContextEntry {
   /** Relative to the context root, forward slashes. */
@@ -35,7 +35,7 @@ export interface ReadContextOptions {
 }
 
 export function comparePaths(a: { path: string }, b: { path: string }): number {
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  return byCodeUnits(a.path, b.path);
 }
 
 /** The matcher for a directory's .dockerignore (Docker's rules, case-sensitive), or undefined. */
@@ -43,8 +43,7 @@ function readDockerignore(
   directory: string,
 ): { ignores: (p: string) => boolean; hasExceptions: boolean } | undefined {
   const file = path.join(directory, '.dockerignore');
-  // A symlinked .dockerignore is not followed either: it could point anywhere. (Most functions
-  // have none: asked without an exception, which costs more than the system call.)
+  // A symlinked .dockerignore is not followed either: it could point anywhere.
   if (lstatSync(file, { throwIfNoEntry: false })?.isFile() !== true) return undefined;
   const text = readFileSync(file, 'utf8');
   const lines = text.split(/\r?\n/);
@@ -61,21 +60,10 @@ function readDockerignore(
  * symlinks (recorded as links, never followed, so nothing outside the directory gets in) and
  * directories. The directory's .dockerignore applies with Docker's rules, as `docker build` would
  * apply it with the directory as its context; `.git` directories are always left out.
- *
- * The reads are synchronous: a function directory is many small files, and one synchronous lstat
- * or read costs a fraction of a round trip through libuv's thread pool (an asynchronous readFile
- * alone is four). Every caller (the CLI's plan, the action's build stage) awaits packaging with
- * nothing else to do meanwhile, so blocking the event loop for it costs nothing. The signature
- * stays asynchronous so that this can change without touching them.
+ * Synchronous: a function directory is a few small files, and every caller awaits packaging with
+ * nothing else to do meanwhile.
  */
-export async function readBuildContext(
-  directory: string,
-  options: ReadContextOptions = {},
-): Promise<ContextEntry[]> {
-  return Promise.resolve(readBuildContextSync(directory, options));
-}
-
-function readBuildContextSync(directory: string, options: ReadContextOptions): ContextEntry[] {
+export function readBuildContext(directory: string, options: ReadContextOptions = {}): ContextEntry[] {
   const ignore = readDockerignore(directory);
   const entries: ContextEntry[] = [];
   function walk(relative: string): void {
@@ -115,15 +103,15 @@ function readBuildContextSync(directory: string, options: ReadContextOptions): C
 
 /**
  * A regular file's bytes and executable bit from one open descriptor: never through a symbolic
- * link (O_NOFOLLOW), never what replaced the file between the listing and the read, and one system
- * call less than lstat and then readFileSync. Undefined for what is no longer a regular file.
+ * link (O_NOFOLLOW), never what replaced the file between the listing and the read. Undefined for
+ * what is no longer a regular file.
  */
 function readRegularFile(file: string): { executable: boolean; data: Buffer } | undefined {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) return undefined;
-    return { executable: (stat.mode & 0o111) !== 0, data: readFromStart(fd, stat.size) };
+    return { executable: (stat.mode & 0o111) !== 0, data: readFileSync(fd) };
   } finally {
     closeSync(fd);
   }

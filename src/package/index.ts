@@ -48,7 +48,7 @@ function alwaysExcluded(runtime: Runtime): (relativePath: string, isDirectory: b
   };
 }
 
-/** Synchronous, as the reading of the build context: see readBuildContext. */
+/** The function's own Dockerfile (runtime "dockerfile"), never through a symbolic link. */
 function readOwnDockerfile(contextDir: string, spec: FunctionSpec): string {
   const file = path.join(contextDir, 'Dockerfile');
   if (lstatSync(file, { throwIfNoEntry: false })?.isFile()) return readFileSync(file, 'utf8');
@@ -70,7 +70,7 @@ export async function packageFunction(
   images: ResolvedBaseImages,
 ): Promise<PackagedFunction> {
   const contextDir = path.join(repoRoot, spec.directory);
-  const own = await readBuildContext(contextDir, { exclude: alwaysExcluded(spec.runtime) });
+  const own = readBuildContext(contextDir, { exclude: alwaysExcluded(spec.runtime) });
   if (spec.runtime === 'dockerfile') {
     const dockerfile = readOwnDockerfile(contextDir, spec);
     return {

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Runtime, Watchdog } from '../plan/types.js';
+import { byCodeUnits } from '../util/sort.js';
 
 /**
  * Bumped when the templates change in a way their text alone does not show (it is part of the
@@ -59,8 +60,7 @@ export function templatePath(runtime: Exclude<Runtime, 'dockerfile'>, watchdog: 
 
 /**
  * The files beside a template's Dockerfile, sorted by path. Synchronous: a template is a handful of
- * small files read once per process, and a round of the thread pool per file costs more than the
- * reads (a third of packaging one function in `faas-deploy plan`, issue #4).
+ * small files read once per process.
  */
 function readTemplateFiles(directory: string): TemplateFile[] {
   const files: TemplateFile[] = [];
@@ -76,7 +76,7 @@ function readTemplateFiles(directory: string): TemplateFile[] {
     }
   };
   walk('');
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return files.sort((a, b) => byCodeUnits(a.path, b.path));
 }
 
 function readTemplate(

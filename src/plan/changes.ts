@@ -23,14 +23,14 @@ export interface ChangeSources {
 const DEEPEN_STEPS = [50, 400];
 
 /** Makes sure a commit is in the checkout, fetching just that commit when it is not. */
-async function ensureCommit(sources: ChangeSources, sha: string): Promise<boolean> {
+export async function ensureCommit(sources: ChangeSources, sha: string): Promise<boolean> {
   if (await sources.git.hasCommit(sha)) return true;
   if (!sources.remote) return false;
   return (await sources.git.fetch(sources.remote, [sha], 1)) && (await sources.git.hasCommit(sha));
 }
 
 /** The merge base of two commits, deepening a shallow clone as far as needed. */
-async function findMergeBase(sources: ChangeSources, a: string, b: string): Promise<string | undefined> {
+export async function findMergeBase(sources: ChangeSources, a: string, b: string): Promise<string | undefined> {
   const { git, remote } = sources;
   const found = await git.mergeBase(a, b);
   if (found || !remote || !(await git.isShallow())) return found;
@@ -84,8 +84,8 @@ async function viaCompareApi(
 }
 
 /**
- * Finds the commits to compare for this event and the files that differ between them (DESIGN.md
- * §3). Missing history is fetched (a single commit, or deeper until a merge base appears); when it
+ * Finds the commits to compare for this event and the files that differ between them
+ * (docs/troubleshooting.md, "What counts as changed"). Missing history is fetched (a single commit, or deeper until a merge base appears); when it
  * cannot be had, GitHub's compare API answers; failing that, every function counts as changed and a
  * note says why.
  */

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { byCodeUnits } from '../util/compare.js';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { byCodeUnits } from '../util/sort.js';
 import type { FunctionManifest, parseManifest } from './manifest.js';
 import { detectRuntime, RUNTIME_MARKERS } from './runtime.js';
 import { parseDurationSeconds } from '../util/duration.js';
-import { isRegularFile, subdirectoryNames } from '../util/fs-probe.js';
 import type { FunctionSpec, ManifestProblem, Runtime, Watchdog } from './types.js';
 
 export const MANIFEST_FILE = 'function.yaml';
@@ -22,65 +21,44 @@ export interface FunctionDirectory {
   manifestText?: string;
 }
 
-/**
- * The file sets of directories without function.yaml, one per runtime marker and one for none:
- * shared, not a new Set per directory (a monorepo has thousands).
- */
-const ONLY: ReadonlyMap<string, ReadonlySet<string>> = new Map(
-  RUNTIME_MARKERS.map((marker) => [marker, new Set([marker])]),
-);
-const NOTHING: ReadonlySet<string> = new Set();
+/** True when `file` is a regular file: not a directory, not a symbolic link (even to a file). */
+function isRegularFile(file: string): boolean {
+  return lstatSync(file, { throwIfNoEntry: false })?.isFile() === true;
+}
 
 /**
- * Reads the candidate directories directly under the functions directory: function.yaml where
- * there is one, and whether each runtime marker is there, in detection order up to the first one
- * found — one lstat each (src/util/fs-probe.ts), about half the cost of listing a directory of
- * twenty files (a function without a manifest costs two system calls). Synchronous on purpose: a
- * monorepo has thousands of them, and a promise per directory costs more than the system calls.
+ * Reads the candidate directories directly under the functions directory (not symbolic links to
+ * directories, nor names starting with a dot), sorted: function.yaml where there is one, and
+ * whether each runtime marker is there, in detection order up to the first one found.
  */
 export function scanFunctionsDir(repoRoot: string, functionsDir: string): FunctionDirectory[] {
   const root = path.join(repoRoot, functionsDir);
-  let listed;
+  let entries;
   try {
-    listed = subdirectoryNames(root);
+    entries = readdirSync(root, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  // path.posix.join(prefix, name) for every name, normalised once: a directory entry is one plain
-  // segment, so it normalises exactly as the placeholder "_" does.
-  const head = path.posix.join(functionsDir.split(path.sep).join('/'), '_').slice(0, -1);
-  const names: string[] = [];
-  for (let i = 0; i < listed.length; i++) {
-    const name = listed[i] ?? '';
-    if (name.charCodeAt(0) !== 0x2e /* . */) names.push(name);
-  }
-  names.sort(byCodeUnits);
-  // Indexed loops, no iterator objects: this runs once per function, and in a monorepo of a
-  // thousand functions every allocation shows (as scavenges).
-  const found: FunctionDirectory[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] ?? '';
-    const directory = `${root}${path.sep}${name}${path.sep}`;
-    const manifest = `${directory}${MANIFEST_FILE}`;
+  const names = entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort(byCodeUnits);
+  const prefix = functionsDir.split(path.sep).join('/');
+  return names.map((name) => {
+    const directory = path.join(root, name);
+    const manifest = path.join(directory, MANIFEST_FILE);
     const manifestText = isRegularFile(manifest) ? readFileSync(manifest, 'utf8') : undefined;
-    let marker: string | undefined;
-    for (let m = 0; m < RUNTIME_MARKERS.length; m++) {
-      const candidate = RUNTIME_MARKERS[m] ?? '';
-      if (isRegularFile(`${directory}${candidate}`)) {
-        marker = candidate;
-        break;
-      }
-    }
-    if (manifestText === undefined) {
-      found.push({ directory: `${head}${name}`, files: (marker && ONLY.get(marker)) || NOTHING });
-    } else {
-      const files = new Set([MANIFEST_FILE]);
-      if (marker) files.add(marker);
-      found.push({ directory: `${head}${name}`, files, manifestText });
-    }
-  }
-  return found;
+    const marker = RUNTIME_MARKERS.find((candidate) => isRegularFile(path.join(directory, candidate)));
+    const files = new Set<string>();
+    if (manifestText !== undefined) files.add(MANIFEST_FILE);
+    if (marker) files.add(marker);
+    return {
+      directory: path.posix.join(prefix, name),
+      files,
+      ...(manifestText === undefined ? {} : { manifestText }),
+    };
+  });
 }
 
 function parseRequired(parse: typeof parseManifest | undefined): typeof parseManifest {
@@ -116,13 +94,11 @@ export function buildFunctionSpecs(
   const problems: ManifestProblem[] = [];
   const byName = new Map<string, FunctionSpec>();
 
-  for (let i = 0; i < directories.length; i++) {
-    const candidate = directories[i];
-    if (!candidate) continue;
+  for (const candidate of directories) {
     const manifestPath =
-      candidate.manifestText === undefined ? '' : `${candidate.directory}/${MANIFEST_FILE}`;
-    let manifest: FunctionManifest = NO_MANIFEST;
-    if (candidate.manifestText !== undefined) {
+      candidate.manifestText === undefined ? undefined : `${candidate.directory}/${MANIFEST_FILE}`;
+    let manifest: FunctionManifest = {};
+    if (candidate.manifestText !== undefined && manifestPath !== undefined) {
       const parsed = parseRequired(parse)(candidate.manifestText, manifestPath);
       problems.push(...parsed.problems);
       if (!parsed.manifest) continue;
@@ -131,7 +107,7 @@ export function buildFunctionSpecs(
 
     const runtime = manifest.runtime ?? detectRuntime(candidate.files);
     if (!runtime) {
-      if (candidate.manifestText !== undefined) {
+      if (manifestPath !== undefined) {
         problems.push({
           file: manifestPath,
           field: 'runtime',
@@ -154,45 +130,42 @@ export function buildFunctionSpecs(
     const clash = byName.get(name);
     if (clash) {
       problems.push({
-        file: candidate.manifestText !== undefined ? manifestPath : candidate.directory,
+        file: manifestPath ?? candidate.directory,
         field: 'name',
         message: `function name "${name}" is already used by ${clash.directory}`,
       });
       continue;
     }
 
-    const spec: FunctionSpec =
-      candidate.manifestText === undefined
-        ? defaultSpec(name, candidate.directory, runtime, defaults.watchdog)
-        : specFromManifest(name, candidate.directory, runtime, defaults.watchdog, manifest, manifestPath);
+    const spec = specFromManifest(
+      name,
+      candidate.directory,
+      runtime,
+      defaults.watchdog,
+      manifest,
+      manifestPath,
+    );
     byName.set(name, spec);
     functions.push(spec);
   }
   return { functions, problems };
 }
 
-// The empty fields of every default spec, shared (frozen: nothing downstream may change a spec)
-// rather than four new objects per function; and the empty manifest of a directory without one.
-const NO_MANIFEST: FunctionManifest = Object.freeze({});
-const NO_ENV: FunctionSpec['env'] = Object.freeze({});
-const NO_SECRETS = Object.freeze([]) as unknown as FunctionSpec['secrets'];
-const NO_SCALE: FunctionSpec['scale'] = Object.freeze({});
-const NO_RESOURCES: FunctionSpec['resources'] = Object.freeze({});
-
+/** A function's spec: its manifest's settings (none without function.yaml), defaults for the rest. */
 function specFromManifest(
   name: string,
   directory: string,
   runtime: Runtime,
   watchdog: Watchdog,
   manifest: FunctionManifest,
-  manifestPath: string,
+  manifestPath: string | undefined,
 ): FunctionSpec {
   return {
     name,
     directory,
     runtime,
     watchdog: manifest.watchdog ?? watchdog,
-    manifestPath,
+    ...(manifestPath === undefined ? {} : { manifestPath }),
     env: Object.fromEntries(Object.entries(manifest.env ?? {}).map(([key, value]) => [key, String(value)])),
     secrets: manifest.secrets ?? [],
     scale: manifest.scale ?? {},
@@ -203,24 +176,5 @@ function specFromManifest(
         : (parseDurationSeconds(String(manifest.timeout)) ?? DEFAULT_TIMEOUT_SECONDS),
     resources: manifest.resources ?? {},
     visibility: manifest.visibility ?? 'public',
-  };
-}
-
-/**
- * A function without function.yaml: every field at its default. The same object specFromManifest
- * makes from an empty manifest, written out because most functions of a monorepo take this path.
- */
-function defaultSpec(name: string, directory: string, runtime: Runtime, watchdog: Watchdog): FunctionSpec {
-  return {
-    name,
-    directory,
-    runtime,
-    watchdog,
-    env: NO_ENV,
-    secrets: NO_SECRETS,
-    scale: NO_SCALE,
-    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
-    resources: NO_RESOURCES,
-    visibility: 'public',
   };
 }

@@ -60,9 +60,9 @@ const FULL_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * The files that differ between two revisions given on the command line, and the commits they
- * name. Full commit ids need no resolving, so the diff is the only git process (issue #4: a plan
- * costs little more than `git diff`); anything else, and any failure, is resolved first, which also
- * says which revision is not a commit. (The full id of an annotated tag is reported as given, not
+ * name. Full commit ids need no resolving, so the diff is the only git process (a plan costs little
+ * more than `git diff`: docs/benchmarks.md); anything else, and any failure, is resolved first,
+ * which also says which revision is not a commit. (The full id of an annotated tag is reported as given, not
  * as the id of its commit; the diff is the same.)
  */
 async function diffRevisions(
@@ -89,8 +89,8 @@ export type PlanResult = { ok: true; plan: Plan } | { ok: false; problems: Manif
 export async function planRepository(request: PlanRequest): Promise<PlanResult> {
   const timer = request.timer ?? NO_TIMER;
   const git = new Git(request.runner, request.repoRoot);
-  // The diff of two given revisions needs nothing from discovery, so it starts first: with a runner
-  // that starts programs at once (the CLI's, src/cli.ts), git runs while the directories are listed.
+  // The diff of two given revisions needs nothing from discovery, so it starts first: git runs
+  // while the directories are listed (a runner starts the program before it returns).
   // Marked handled here, so an early return below leaves no unhandled rejection behind.
   const diffing =
     request.revisions && !request.planAll

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import { byCodeUnits } from '../util/compare.js';
+import { byCodeUnits } from '../util/sort.js';
 import type { EventInfo } from './event.js';
 import type { ChangedFile } from './git.js';
 import type { FunctionAction, FunctionSpec, Plan, PlanMode, PlannedFunction } from './types.js';
@@ -22,7 +22,7 @@ export function previewServiceName(name: string, pr: number): string {
   return `${name}-pr-${pr}`;
 }
 
-/** The mode an event resolves to under input `mode` (DESIGN.md §3). */
+/** The mode an event resolves to under input `mode` (README, "Inputs"). */
 export function resolveMode(
   settings: Pick<PlanSettings, 'mode' | 'deployBranches'>,
   event: EventInfo,

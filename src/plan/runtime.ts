@@ -1,6 +1,6 @@
 import type { Runtime } from './types.js';
 
-/** The files that name a function's runtime, in the order detection tries them (DESIGN.md §2). */
+/** The files that name a function's runtime, in the order detection tries them (docs/functions.md, "Which runtime"). */
 export const RUNTIME_MARKERS = [
   'go.mod',
   'package.json',
@@ -21,12 +21,8 @@ const RUNTIME_OF: Readonly<Record<(typeof RUNTIME_MARKERS)[number], Runtime>> = 
   Dockerfile: 'dockerfile',
 };
 
-/** Runtime from the files at the top of a function directory, first match wins (DESIGN.md §2). */
+/** Runtime from the files at the top of a function directory, first match wins. */
 export function detectRuntime(fileNames: ReadonlySet<string>): Runtime | undefined {
-  // Indexed: called once per function of the repository, no iterator objects.
-  for (let i = 0; i < RUNTIME_MARKERS.length; i++) {
-    const marker = RUNTIME_MARKERS[i];
-    if (marker !== undefined && fileNames.has(marker)) return RUNTIME_OF[marker];
-  }
-  return undefined;
+  const marker = RUNTIME_MARKERS.find((name) => fileNames.has(name));
+  return marker && RUNTIME_OF[marker];
 }

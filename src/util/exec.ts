@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+
 export interface CommandResult {
   exitCode: number;
   stdout: string;
@@ -23,8 +25,6 @@ export interface CommandRunner {
 
 export const processRunner: CommandRunner = {
   run(command, args, options = {}) {
-    // node:child_process is loaded on first use: the CLI never needs it (src/util/spawn-blocking.ts).
-    const { spawn } = process.getBuiltinModule('node:child_process');
     return new Promise((resolve, reject) => {
       const child = spawn(command, [...args], {
         cwd: options.cwd,
