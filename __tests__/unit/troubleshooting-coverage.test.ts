@@ -131,16 +131,6 @@ const EXCLUDED: { file: string; fragment: string; why: string }[] = [
   },
   // Status words of functions that did not fail (the report's Note column), not problems.
   { file: 'src/plan/plan.ts', fragment: 'unchanged', why: 'status' },
-  {
-    file: 'src/util/spawn-blocking.ts',
-    fragment: 'spawnSync',
-    why: 'child_process.spawnSync\'s own message, reproduced; "spawnSync git ENOENT" is in the CLI table',
-  },
-  {
-    file: 'src/util/spawn-blocking.ts',
-    fragment: 'The arguments of',
-    why: 'a bug guard: no argument faas-deploy passes holds a null byte',
-  },
   { file: 'src/plan/plan.ts', fragment: 'plan only', why: 'status' },
   { file: 'src/deploy/knative-api.ts', fragment: 'absent', why: 'status, never shown' },
   { file: 'src/execute.ts', fragment: 'removed', why: 'status' },
