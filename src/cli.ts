@@ -39,6 +39,20 @@ Exit status: 0 success, 1 invalid repository or manifest, 2 wrong usage.`;
 
 class UsageError extends Error {}
 
+// A reader that stops early (`faas-deploy plan --json | head`) closes the pipe: stop quietly, as
+// Unix tools do, instead of an unhandled EPIPE with a stack trace.
+function quietOnEpipe(stream: NodeJS.WriteStream): (text: string) => void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+  return function write(text) {
+    stream.write(text);
+  };
+}
+const stdout = quietOnEpipe(process.stdout);
+const stderr = quietOnEpipe(process.stderr);
+
 function parseCommandLine(argv: string[]) {
   let parsed;
   try {
@@ -101,19 +115,19 @@ function planJson(plan: Plan, images: ReadonlyMap<string, string>): unknown {
   };
 }
 
-async function main(argv: string[], io: { stdout: Write; stderr: Write }): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   let command;
   try {
     command = parseCommandLine(argv);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`faas-deploy: ${error.message}\n\n${USAGE}\n`);
+      stderr(`faas-deploy: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
     throw error;
   }
   if (command.help) {
-    io.stdout(`${USAGE}\n`);
+    stdout(`${USAGE}\n`);
     return 0;
   }
   const options = command.values;
@@ -140,7 +154,7 @@ async function main(argv: string[], io: { stdout: Write; stderr: Write }): Promi
       timer,
     });
     if (!result.ok) {
-      for (const problem of result.problems) io.stderr(`faas-deploy: ${formatProblem(problem)}\n`);
+      for (const problem of result.problems) stderr(`faas-deploy: ${formatProblem(problem)}\n`);
       return 1;
     }
     const plan = { ...result.plan, dryRun: true };
@@ -178,41 +192,26 @@ async function main(argv: string[], io: { stdout: Write; stderr: Write }): Promi
     }
 
     if (options.json) {
-      io.stdout(`${JSON.stringify(planJson(plan, images), null, 2)}\n`);
+      stdout(`${JSON.stringify(planJson(plan, images), null, 2)}\n`);
     } else {
-      io.stdout(
+      stdout(
         `faas-deploy plan: mode ${plan.mode}${plan.base ? `, ${plan.base.slice(0, 12)}..${plan.head?.slice(0, 12) ?? ''}` : ''}\n`,
       );
       for (const fn of plan.functions) {
-        io.stdout(
+        stdout(
           `  ${fn.name.padEnd(24)} ${fn.action.padEnd(8)} ${fn.service.padEnd(28)} ${images.get(fn.name) ?? fn.reason ?? ''}\n`,
         );
       }
-      for (const note of plan.notes) io.stdout(`  note: ${note}\n`);
-      if (options.out) io.stdout(`Wrote Dockerfile and service.yaml per function to ${options.out}\n`);
+      for (const note of plan.notes) stdout(`  note: ${note}\n`);
+      if (options.out) stdout(`Wrote Dockerfile and service.yaml per function to ${options.out}\n`);
     }
     timer.mark('output');
-    if (recorder) io.stderr(`faas-deploy timings: ${recorder.format()}\n`);
+    if (recorder) stderr(`faas-deploy timings: ${recorder.format()}\n`);
     return 0;
   } catch (error) {
-    io.stderr(`faas-deploy: ${describeError(error)}\n`);
+    stderr(`faas-deploy: ${describeError(error)}\n`);
     return 1;
   }
 }
 
-type Write = (text: string) => void;
-
-// A reader that stops early (`faas-deploy plan --json | head`) closes the pipe: stop quietly, as
-// Unix tools do, instead of an unhandled EPIPE with a stack trace.
-function quietOnEpipe(stream: NodeJS.WriteStream): Write {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-  });
-  return (text) => void stream.write(text);
-}
-
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: quietOnEpipe(process.stdout),
-  stderr: quietOnEpipe(process.stderr),
-});
+process.exitCode = await main(process.argv.slice(2));

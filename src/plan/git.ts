@@ -81,10 +81,7 @@ export class Git {
     const result = await this.runner.run(
       'git',
       ['-c', 'core.quotepath=off', ...args, '--', remote, ...revs],
-      {
-        cwd: this.cwd,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' },
-      },
+      { cwd: this.cwd, env: noPrompt() },
     );
     return result.exitCode === 0;
   }
@@ -93,7 +90,7 @@ export class Git {
     const result = await this.runner.run(
       'git',
       ['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--unshallow', '--', remote],
-      { cwd: this.cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' } },
+      { cwd: this.cwd, env: noPrompt() },
     );
     return result.exitCode === 0;
   }
@@ -119,6 +116,11 @@ export class Git {
     const out = await this.git(diffArgs(`${base}^{commit}`, `${head}^{commit}`), true);
     return out === undefined ? undefined : parseNameStatus(out);
   }
+}
+
+/** The environment of a fetch: it fails rather than asks for credentials. */
+function noPrompt(): NodeJS.ProcessEnv {
+  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' };
 }
 
 function diffArgs(base: string, head: string): string[] {
