@@ -23,7 +23,8 @@ import {
   type CommentApi,
   type ReportContext,
 } from './report/index.js';
-import { describeError } from './util/errors.js';
+import type { PullRequestState } from './reconcile/index.js';
+import { describeError, UserError } from './util/errors.js';
 import { processRunner } from './util/exec.js';
 
 /** Inputs from the runner's INPUT_* variables, secrets masked through the runner. */
@@ -80,11 +81,16 @@ function githubCompare(owner: string, repo: string, token: string): CompareClien
   });
 }
 
+/** The inputs that shape the plan; `mode: sweep` plans nothing and is handled before planning. */
+export function planSettings(inputs: Inputs): PlanRequest['settings'] {
+  return { ...inputs, mode: inputs.mode === 'sweep' ? 'plan' : inputs.mode };
+}
+
 /** The plan stage's request: the checkout, the inputs that shape the plan, the event, git. */
 export function planRequest(inputs: Inputs, event: EventInfo, repoRoot: string): PlanRequest {
   return {
     repoRoot,
-    settings: inputs,
+    settings: planSettings(inputs),
     defaultWatchdog: inputs.watchdog,
     event,
     runner: processRunner,
@@ -149,10 +155,70 @@ export function kubeOptions(inputs: Inputs, tempDir: string): KubeConnectOptions
   };
 }
 
-/** The deploy stage's cluster settings: the namespace, where the ingress address comes from, the log. */
-export function clusterOptions(inputs: Inputs): Parameters<typeof connectCluster>[1] {
+/**
+ * `owner/repo` of the run (GITHUB_REPOSITORY, else the event's repository): whose Services it owns.
+ */
+export function runRepository(env: NodeJS.ProcessEnv, event: EventInfo): string {
+  const repository =
+    env['GITHUB_REPOSITORY'] ??
+    (event.repository ? `${event.repository.owner}/${event.repository.name}` : undefined);
+  if (!repository || !/^[^/\s]+\/[^/\s]+$/.test(repository)) {
+    throw new UserError(
+      'GITHUB_REPOSITORY is not set (or not owner/repo): faas-deploy labels what it deploys with the repository, so it knows what it owns.',
+    );
+  }
+  return repository;
+}
+
+/**
+ * Where the function images go: `<registry>/<repo>/<fn>`, so two repositories of one owner never
+ * share an image name (README, "Images").
+ */
+export function imagePrefix(inputs: Inputs, repository: string): string {
+  const name = (repository.split('/')[1] ?? '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+  return inputs.registry === '' ? '' : `${inputs.registry}/${name.replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')}`;
+}
+
+/** The namespace a run works in: `preview-namespace` for previews and their clean-up, else `namespace`. */
+export function runNamespace(inputs: Inputs, plan: Pick<Plan, 'mode'> | 'sweep'): string {
+  return plan === 'sweep' || plan.mode === 'preview' || plan.mode === 'cleanup'
+    ? inputs.previewNamespace
+    : inputs.namespace;
+}
+
+/** What GitHub says of a pull request, for `mode: sweep`; 'unknown' when it cannot say. */
+export async function pullRequestStates(
+  inputs: Inputs,
+  repository: string,
+  env: NodeJS.ProcessEnv,
+): Promise<(pr: number) => Promise<PullRequestState>> {
+  if (!inputs.githubToken) return () => Promise.resolve('unknown');
+  const { getOctokit } = await import('@actions/github');
+  const octokit = getOctokit(
+    inputs.githubToken,
+    env['GITHUB_API_URL'] ? { baseUrl: env['GITHUB_API_URL'] } : {},
+  );
+  const [owner = '', repo = ''] = repository.split('/');
+  return async (pr) => {
+    try {
+      const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: pr });
+      return data.state === 'closed' ? 'closed' : 'open';
+    } catch (error) {
+      runnerLog.warn(`Cannot read pull request #${pr} from GitHub: ${describeError(error)}`);
+      return 'unknown';
+    }
+  };
+}
+
+/** The deploy stage's cluster settings: the namespace, the owner, where the ingress address comes from, the log. */
+export function clusterOptions(
+  inputs: Inputs,
+  repository: string,
+  namespace: string,
+): Parameters<typeof connectCluster>[1] {
   return {
-    namespace: inputs.namespace,
+    namespace,
+    repository,
     ingressAddress: inputs.ingressAddress,
     ...(inputs.ingressService ? { ingressService: inputs.ingressService } : {}),
     ...runnerLog,
@@ -162,16 +228,16 @@ export function clusterOptions(inputs: Inputs): Parameters<typeof connectCluster
 /** The build stage's settings: the build inputs, the run's temp dir and id, the cluster for Tekton. */
 export function buildSettings(
   inputs: Inputs,
-  run: { tempDir: string; runId: string; kube: KubeConnection },
+  run: { tempDir: string; runId: string; kube: KubeConnection; registry: string; namespace: string },
 ): BuildSettings {
   return {
     builder: inputs.builder,
-    registry: inputs.registry,
+    registry: run.registry,
     registryUsername: inputs.registryUsername,
     registryPassword: inputs.registryPassword,
     kanikoImage: inputs.kanikoImage,
     concurrency: inputs.concurrency,
-    namespace: inputs.namespace,
+    namespace: run.namespace,
     tektonServiceAccount: inputs.tektonServiceAccount,
     registrySecret: inputs.registrySecret,
     tempDir: run.tempDir,

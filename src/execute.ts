@@ -107,7 +107,12 @@ async function deleteRemoved(
       return;
     }
     await mapPool(deletions, concurrency, async (fn) => {
-      const result = await cluster.deleteService(fn.service);
+      const result = await cluster.deleteService(
+        fn.service,
+        plan.pullRequest !== undefined
+          ? { kind: 'preview', pullRequest: plan.pullRequest }
+          : { kind: 'deploy' },
+      );
       outcomes.set(fn.name, {
         name: fn.name,
         service: fn.service,
@@ -126,6 +131,7 @@ async function deleteRemoved(
 async function deployBuilt(
   plan: Plan,
   fn: PlannedFunction,
+  contentTag: string,
   built: BuildResult | undefined,
   cluster: ExecuteDeps['cluster'],
   options: ExecuteOptions,
@@ -147,6 +153,7 @@ async function deployBuilt(
       spec: fn.spec,
       service: fn.service,
       image: built.image,
+      contentTag,
       ...(plan.pullRequest !== undefined && fn.action === 'preview' ? { pullRequest: plan.pullRequest } : {}),
       ...(options.commit ? { commit: options.commit } : {}),
       ...(options.runUrl ? { runUrl: options.runUrl } : {}),
@@ -178,7 +185,9 @@ export async function executePlan(
   const outcomes = new Map<string, FunctionOutcome>();
   const deleting = deleteRemoved(plan, deps.cluster, options.concurrency, outcomes);
 
-  const toBuild = plan.functions.filter((fn) => packaged.has(fn.name));
+  const toBuild = plan.functions.filter(
+    (fn) => (fn.action === 'deploy' || fn.action === 'preview') && packaged.has(fn.name),
+  );
   const requests = toBuild.map((fn) => buildRequest(fn.name, packaged.get(fn.name) as PackagedPlanEntry));
   let builds: Map<string, BuildResult>;
   try {
@@ -190,7 +199,8 @@ export async function executePlan(
   }
   const deploy = (): Promise<unknown> =>
     mapPool(toBuild, options.concurrency, async (fn) => {
-      const outcome = await deployBuilt(plan, fn, builds.get(fn.name), deps.cluster, options);
+      const entry = packaged.get(fn.name) as PackagedPlanEntry;
+      const outcome = await deployBuilt(plan, fn, entry.tag, builds.get(fn.name), deps.cluster, options);
       if (outcome) outcomes.set(fn.name, outcome);
     });
   if (toBuild.length > 0) await (deps.group ? deps.group('Deploy', deploy) : deploy());
@@ -202,7 +212,8 @@ export async function executePlan(
         name: fn.name,
         service: fn.service,
         action: fn.action,
-        status: 'skipped',
+        // Refused (a Service of that name is someone else's): a failure the user must act on.
+        status: fn.refused ? 'failed' : 'skipped',
         ...(fn.reason ? { reason: fn.reason } : {}),
       },
   );

@@ -6,7 +6,10 @@
 import { UserError } from './util/errors.js';
 import { parseDurationSeconds } from './util/duration.js';
 
+/** What input `mode` asks of the plan stage. */
 export type Mode = 'auto' | 'deploy' | 'preview' | 'cleanup' | 'plan';
+/** Input `mode`: a plan mode, or `sweep` (a scheduled clean-up of previews, no plan). */
+export type RunMode = Mode | 'sweep';
 export type BuilderKind = 'kaniko' | 'tekton';
 export type WatchdogKind = 'classic' | 'of-watchdog';
 
@@ -29,7 +32,7 @@ export interface Inputs {
   functions: 'all' | string[] | undefined;
   deployAllOn: string[];
   deployBranches: string[];
-  mode: Mode;
+  mode: RunMode;
   registry: string;
   registryUsername: string;
   registryPassword: string;
@@ -39,6 +42,10 @@ export interface Inputs {
   watchdog: WatchdogKind;
   kubeconfig: string;
   namespace: string;
+  /** Input `preview-namespace`: where previews live (default: `namespace`). */
+  previewNamespace: string;
+  /** Input `preview-ttl`: `mode: sweep` deletes previews deployed longer ago; undefined: no limit. */
+  previewTtlSeconds: number | undefined;
   tektonServiceAccount: string;
   registrySecret: string;
   imagePullSecret: string;
@@ -144,11 +151,20 @@ export function readInputs(source: InputSource): Inputs {
   const functions =
     functionsValue === '' ? undefined : functionsValue === 'all' ? 'all' : parseList(functionsValue);
 
-  const namespace = get('namespace') || 'default';
-  if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
-    throw new UserError(
-      `Input "namespace" must be a Kubernetes namespace name (DNS label); got "${namespace}".`,
-    );
+  const namespaceInput = (name: string, fallback: string): string => {
+    const value = get(name) || fallback;
+    if (!DNS_LABEL.test(value) || value.length > 63) {
+      throw new UserError(`Input "${name}" must be a Kubernetes namespace name (DNS label); got "${value}".`);
+    }
+    return value;
+  };
+  const namespace = namespaceInput('namespace', 'default');
+  const previewNamespace = namespaceInput('preview-namespace', namespace);
+
+  const previewTtl = get('preview-ttl');
+  const previewTtlSeconds = previewTtl === '' ? undefined : parseDurationSeconds(previewTtl);
+  if (previewTtl !== '' && (previewTtlSeconds === undefined || previewTtlSeconds <= 0)) {
+    throw new UserError(`Input "preview-ttl" must be a duration such as 12h or 14d; got "${previewTtl}".`);
   }
 
   const waitTimeout = get('wait-timeout') || '5m';
@@ -169,7 +185,7 @@ export function readInputs(source: InputSource): Inputs {
     functions,
     deployAllOn: parseList(get('deploy-all-on')),
     deployBranches: parseList(get('deploy-branches')),
-    mode: oneOf('mode', get('mode'), ['auto', 'deploy', 'preview', 'cleanup', 'plan'], 'auto'),
+    mode: oneOf('mode', get('mode'), ['auto', 'deploy', 'preview', 'cleanup', 'plan', 'sweep'], 'auto'),
     registry: normaliseRegistry(get('registry')),
     registryUsername: get('registry-username'),
     registryPassword,
@@ -179,6 +195,8 @@ export function readInputs(source: InputSource): Inputs {
     watchdog: oneOf('watchdog', get('watchdog'), ['classic', 'of-watchdog'], 'classic'),
     kubeconfig,
     namespace,
+    previewNamespace,
+    previewTtlSeconds,
     tektonServiceAccount: get('tekton-service-account'),
     registrySecret: get('registry-secret'),
     imagePullSecret: get('image-pull-secret'),

@@ -7,13 +7,18 @@ import {
   commentApi,
   createRunTempDir,
   executeOptions,
+  imagePrefix,
   kubeOptions,
   newRunId,
   planRequest,
+  planSettings,
+  pullRequestStates,
   readRunEvent,
   removeRunTempDir,
   reportContext,
   runnerInputs,
+  runNamespace,
+  runRepository,
   runUrl,
   secretsAvailable,
   workspaceRoot,
@@ -25,9 +30,12 @@ import { connectKube, type KubeConnection } from './kube/index.js';
 import { resolveBaseImages } from './package/base-images.js';
 import { packagePlan, type PackagedPlanEntry } from './package/index.js';
 import type { EventInfo } from './plan/event.js';
+import { Git } from './plan/git.js';
 import { planRepository } from './plan/index.js';
+import { resolveMode } from './plan/plan.js';
 import { formatProblem } from './plan/problems.js';
-import type { ManifestProblem, Plan } from './plan/types.js';
+import type { ManifestProblem, Plan, PlannedFunction } from './plan/types.js';
+import { newerCommits, reconcilePlan, sweepPreviews } from './reconcile/index.js';
 import {
   forkNotice,
   plannedOutcomes,
@@ -37,6 +45,7 @@ import {
 } from './report/index.js';
 import { saveRunState } from './state-helper.js';
 import { describeError } from './util/errors.js';
+import { processRunner } from './util/exec.js';
 import { VERSION } from './version.js';
 
 /** The action: inputs → plan → package → build → deploy → report. */
@@ -49,6 +58,17 @@ export async function run(): Promise<void> {
       `faas-deploy ${VERSION}: ${event.name || 'no'} event, mode ${inputs.mode}, functions in ${inputs.functionsDir}/`,
     );
     const repoRoot = workspaceRoot(env);
+
+    // Clean-ups need no checkout and no valid function tree: what to delete is on the cluster.
+    if (inputs.mode === 'sweep') {
+      await sweepRun(inputs, event);
+      return;
+    }
+    const resolved = resolveMode(planSettings(inputs), event);
+    if (resolved.mode === 'cleanup' && !resolved.dryRun && event.pullRequest) {
+      await cleanupRun(inputs, event, event.pullRequest.number);
+      return;
+    }
 
     const planned = await core.group('Plan', () => planRepository(planRequest(inputs, event, repoRoot)));
     if (!planned.ok) {
@@ -72,8 +92,17 @@ export async function run(): Promise<void> {
       return;
     }
 
+    const repository = runRepository(env, event);
+    // A deploy converges every function on the cluster, so every one gets its content tag.
+    const converge = plan.mode === 'deploy' && !plan.dryRun && event.name !== 'workflow_dispatch';
     const packaged = await core.group('Package', () =>
-      packagePlan(repoRoot, plan, resolveBaseImages(inputs.baseImages), inputs.registry),
+      packagePlan(
+        repoRoot,
+        plan,
+        resolveBaseImages(inputs.baseImages),
+        imagePrefix(inputs, repository),
+        converge ? (fn) => fn.action !== 'delete' : undefined,
+      ),
     );
     if (plan.dryRun) {
       const outcomes = plannedOutcomes(
@@ -88,48 +117,211 @@ export async function run(): Promise<void> {
       return;
     }
 
-    const { outcomes, ingressAddress } = await buildAndDeploy(inputs, event, plan, packaged);
-    const context = reportContext(env, event, inputs, ingressAddress);
-    const github = await commentApi(inputs, context, plan, env);
-    await core.group('Report', () => reportRun({ github, plan, outcomes, context }));
-    failOnFailures(outcomes);
+    const done = await buildAndDeploy(inputs, event, plan, packaged, { repository, repoRoot });
+    const context = reportContext(env, event, inputs, done.ingressAddress);
+    const github = await commentApi(inputs, context, done.plan, env);
+    await core.group('Report', () =>
+      reportRun({ github, plan: done.plan, outcomes: done.outcomes, context }),
+    );
+    failOnFailures(done.outcomes);
   } catch (error) {
     core.setFailed(describeError(error));
   }
 }
 
 /**
- * Builds, deploys and deletes in the run's own temp dir, over one Kubernetes connection that the
- * deploy stage and the Tekton builder share. What the post step needs to clean up after a cancelled
- * run is saved before anything is created; a run that ends here removes its temp dir itself.
+ * Reconciles the plan with the cluster, then builds, deploys and deletes in the run's own temp dir,
+ * over one Kubernetes connection that the deploy stage and the Tekton builder share. What the post
+ * step needs to clean up after a cancelled run is saved before anything is created; a run that ends
+ * here removes its temp dir itself.
  */
 async function buildAndDeploy(
   inputs: Inputs,
   event: EventInfo,
-  plan: Plan,
+  planned: Plan,
   packaged: ReadonlyMap<string, PackagedPlanEntry>,
-): Promise<{ outcomes: FunctionOutcome[]; ingressAddress: string }> {
+  run: { repository: string; repoRoot: string },
+): Promise<{ plan: Plan; outcomes: FunctionOutcome[]; ingressAddress: string }> {
+  const namespace = runNamespace(inputs, planned);
+  return withCluster(
+    inputs,
+    event,
+    run.repository,
+    namespace,
+    async ({ kube, cluster, tempDir, runId, signal }) => {
+      const git = new Git(processRunner, run.repoRoot);
+      const reconciled = await core.group('Reconcile', () =>
+        reconcilePlan(
+          planned,
+          {
+            cluster,
+            newerCommits: async (commit, candidates) =>
+              newerCommits(
+                { git, ...((await git.hasRemote('origin')) ? { remote: 'origin' } : {}) },
+                commit,
+                candidates,
+              ),
+          },
+          {
+            repository: run.repository,
+            ...(event.headSha ? { commit: event.headSha } : {}),
+            tags: new Map([...packaged].map(([name, entry]) => [name, entry.tag])),
+          },
+        ),
+      );
+      for (const note of reconciled.notes) core.notice(note);
+      const plan = reconciled.plan;
+      for (const fn of plan.functions) {
+        if (fn.refused)
+          core.error(`${fn.name}: ${fn.reason ?? 'refused'}`, { title: 'Service owned by someone else' });
+      }
+      const settings = buildSettings(inputs, {
+        tempDir,
+        runId,
+        kube,
+        registry: imagePrefix(inputs, run.repository),
+        namespace,
+      });
+      const outcomes = await executePlan(
+        plan,
+        packaged,
+        {
+          build: (requests) => buildImages(requests, settings, { signal }),
+          cluster,
+          group: (title, stage) => core.group(title, stage),
+        },
+        executeOptions(inputs, event, runUrl(process.env, event, inputs), signal),
+      );
+      return { plan, outcomes, ingressAddress: (await cluster.ingressAddress()) ?? inputs.ingressAddress };
+    },
+  );
+}
+
+/**
+ * A pull request closed: every preview this repository owns for it goes, found by labels alone (no
+ * checkout, build or valid function tree), and the comment says so.
+ */
+async function cleanupRun(inputs: Inputs, event: EventInfo, pr: number): Promise<void> {
+  const repository = runRepository(process.env, event);
+  const namespace = inputs.previewNamespace;
+  const { plan, outcomes } = await withCluster(inputs, event, repository, namespace, async ({ cluster }) => {
+    const previews = (await cluster.listPreviews()).filter((svc) => svc.pullRequest === pr);
+    const plan: Plan = {
+      mode: 'cleanup',
+      dryRun: false,
+      eventName: event.name,
+      pullRequest: pr,
+      functions: previews.map((svc) =>
+        deletion(svc.function ?? svc.service, svc.service, 'the pull request was closed'),
+      ),
+      notes: [],
+    };
+    const outcomes = await core.group('Clean up', () =>
+      executePlan(
+        plan,
+        new Map(),
+        { build: () => Promise.resolve(new Map()), cluster },
+        executeOptions(inputs, event, undefined, new AbortController().signal),
+      ),
+    );
+    return { plan, outcomes };
+  });
+  const context = reportContext(process.env, event, inputs);
+  const github = await commentApi(inputs, context, plan, process.env);
+  await core.group('Report', () => reportRun({ github, plan, outcomes, context }));
+  failOnFailures(outcomes);
+}
+
+/**
+ * `mode: sweep`: the previews of pull requests GitHub says are closed, and previews older than
+ * input `preview-ttl`, are deleted.
+ */
+async function sweepRun(inputs: Inputs, event: EventInfo): Promise<void> {
+  const repository = runRepository(process.env, event);
+  const namespace = runNamespace(inputs, 'sweep');
+  const state = await pullRequestStates(inputs, repository, process.env);
+  const { plan, outcomes } = await withCluster(inputs, event, repository, namespace, async ({ cluster }) => {
+    const previews = await cluster.listPreviews();
+    const numbers = [
+      ...new Set(previews.flatMap((svc) => (svc.pullRequest !== undefined ? [svc.pullRequest] : []))),
+    ];
+    const states = new Map(await Promise.all(numbers.map(async (pr) => [pr, await state(pr)] as const)));
+    const decisions = sweepPreviews({
+      previews,
+      states,
+      ...(inputs.previewTtlSeconds !== undefined ? { ttlSeconds: inputs.previewTtlSeconds } : {}),
+      now: new Date(),
+    });
+    const outcomes: FunctionOutcome[] = [];
+    await core.group('Sweep', async () => {
+      for (const decision of decisions) {
+        const base = { name: decision.function, service: decision.service };
+        if (!decision.delete) {
+          outcomes.push({ ...base, action: 'skip', status: 'skipped', reason: decision.reason });
+          continue;
+        }
+        try {
+          const result = await cluster.deleteService(decision.service, {
+            kind: 'preview',
+            pullRequest: decision.pullRequest,
+          });
+          outcomes.push({
+            ...base,
+            action: 'delete',
+            status: result.deleted ? 'deleted' : 'skipped',
+            reason: result.deleted ? decision.reason : (result.reason ?? 'nothing to delete'),
+            updatedAt: new Date().toISOString(),
+          });
+        } catch (error) {
+          outcomes.push({ ...base, action: 'delete', status: 'failed', reason: describeError(error) });
+        }
+        core.info(`${decision.service}: ${outcomes.at(-1)?.status ?? ''} (${decision.reason})`);
+      }
+    });
+    const plan: Plan = {
+      mode: 'cleanup',
+      dryRun: false,
+      eventName: event.name,
+      functions: decisions.map((d) => deletion(d.function, d.service, d.reason, d.delete)),
+      notes: [],
+    };
+    return { plan, outcomes };
+  });
+  const context = reportContext(process.env, event, inputs);
+  await core.group('Report', () => reportRun({ github: undefined, plan, outcomes, context }));
+  failOnFailures(outcomes);
+}
+
+function deletion(name: string, service: string, reason: string, remove = true): PlannedFunction {
+  return { name, directory: '', changed: remove, action: remove ? 'delete' : 'skip', service, reason };
+}
+
+interface ClusterRun {
+  kube: KubeConnection;
+  cluster: Cluster;
+  tempDir: string;
+  runId: string;
+  signal: AbortSignal;
+}
+
+/** Opens the run's temp dir, state, connection and cluster around `work`, and closes them after. */
+async function withCluster<T>(
+  inputs: Inputs,
+  event: EventInfo,
+  repository: string,
+  namespace: string,
+  work: (run: ClusterRun) => Promise<T>,
+): Promise<T> {
   const tempDir = await createRunTempDir(process.env);
   const runId = newRunId();
-  saveRunState({ namespace: inputs.namespace, runId, tempDir });
+  saveRunState({ namespace, runId, tempDir });
   const cancel = cancelOnSignals();
   let kube: KubeConnection | undefined;
   let cluster: Cluster | undefined;
   try {
     kube = await connectKube(kubeOptions(inputs, tempDir));
-    cluster = await connectCluster(kube, clusterOptions(inputs));
-    const settings = buildSettings(inputs, { tempDir, runId, kube });
-    const outcomes = await executePlan(
-      plan,
-      packaged,
-      {
-        build: (requests) => buildImages(requests, settings, { signal: cancel.signal }),
-        cluster,
-        group: (title, stage) => core.group(title, stage),
-      },
-      executeOptions(inputs, event, runUrl(process.env, event, inputs), cancel.signal),
-    );
-    return { outcomes, ingressAddress: (await cluster.ingressAddress()) ?? inputs.ingressAddress };
+    cluster = await connectCluster(kube, clusterOptions(inputs, repository, namespace));
+    return await work({ kube, cluster, tempDir, runId, signal: cancel.signal });
   } finally {
     await cluster?.close();
     await kube?.close();

@@ -19,7 +19,10 @@ export function need(env: Record<string, string>, key: string): string {
  * Cluster, then closes the connection.
  */
 export async function connectDeploy(
-  options: Omit<KubeConnectOptions, 'secret'> & Partial<Pick<KubeConnectOptions, 'secret'>> & ClusterOptions,
+  options: Omit<KubeConnectOptions, 'secret'> &
+    Partial<Pick<KubeConnectOptions, 'secret'>> &
+    Omit<ClusterOptions, 'repository'> &
+    Partial<Pick<ClusterOptions, 'repository'>>,
 ): Promise<Cluster & { kube: KubeConnection }> {
   const kube = await connectKube({
     kubeconfig: options.kubeconfig,
@@ -30,7 +33,8 @@ export async function connectDeploy(
     ...(options.debug ? { log: options.debug } : {}),
   });
   try {
-    const cluster = await connectCluster(kube, options);
+    // The repository the test environment's workflow runs belong to (test/support/action-runner.ts).
+    const cluster = await connectCluster(kube, { repository: 'octo-org/functions', ...options });
     return Object.assign(Object.create(cluster) as Cluster, {
       kube,
       close: async () => {

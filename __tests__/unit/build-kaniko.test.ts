@@ -105,10 +105,10 @@ describe('kaniko flags', () => {
     expect(baseImagesOf('FROM scratch\nFROM a AS b\nFROM b\n')).toEqual(['a']);
   });
 
-  it('plain HTTP only for loopback or listed registries; cache in <registry>/cache', () => {
+  it('plain HTTP only for loopback or listed registries; cache in <registry>/build.cache', () => {
     expect(kanikoFlags({ image: 'ghcr.io/octo/echo:ctx-1', registry: 'ghcr.io/octo', dockerfile })).toEqual([
       '--cache=true',
-      '--cache-repo=ghcr.io/octo/cache',
+      '--cache-repo=ghcr.io/octo/build.cache',
       '--build-arg=BUILDER_IMAGE=127.0.0.1:5000/faas-base/golang:1.26.8',
       '--build-arg=WATCHDOG_IMAGE=ghcr.io/openfaas/classic-watchdog:0.3.9',
       '--build-arg=RUNTIME_IMAGE=127.0.0.1:5000/faas-base/runtime:1.35.0',
@@ -123,7 +123,7 @@ describe('kaniko flags', () => {
     });
     expect(lan).toEqual([
       '--cache=true',
-      '--cache-repo=registry.lan:5000/cache',
+      '--cache-repo=registry.lan:5000/build.cache',
       '--insecure',
       '--insecure-registry=registry.lan:5000',
       '--reproducible',
@@ -153,7 +153,7 @@ describe('kaniko flags', () => {
       '127.0.0.1:5000/faas-base/kaniko-executor:v1.24.0',
       '--context=dir:///workspace', '--dockerfile=/workspace/.faas/Dockerfile',
       '--destination=127.0.0.1:5001/echo:ctx-0123', '--digest-file=/faas-out/digest',
-      '--cache=true', '--cache-repo=127.0.0.1:5001/cache',
+      '--cache=true', '--cache-repo=127.0.0.1:5001/build.cache',
       '--build-arg=BUILDER_IMAGE=127.0.0.1:5000/faas-base/golang:1.26.8',
       '--build-arg=WATCHDOG_IMAGE=ghcr.io/openfaas/classic-watchdog:0.3.9',
       '--build-arg=RUNTIME_IMAGE=127.0.0.1:5000/faas-base/runtime:1.35.0',

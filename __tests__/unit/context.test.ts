@@ -8,10 +8,13 @@ import {
   clusterOptions,
   createRunTempDir,
   executeOptions,
+  imagePrefix,
   newRunId,
   readRunEvent,
   removeRunTempDir,
   reportContext,
+  runNamespace,
+  runRepository,
   secretsAvailable,
 } from '../../src/context.js';
 import { readInputs, type Inputs } from '../../src/inputs.js';
@@ -53,16 +56,22 @@ describe('stage settings', () => {
   it('the build stage gets the build inputs, the run’s dir and id and the shared connection, no other input', () => {
     const settings = buildSettings(
       inputs({ builder: 'tekton', registry: 'ghcr.io/Octo', 'github-token': 'ghs_x', kubeconfig: 'k: v' }),
-      { tempDir: '/t/faas-deploy-1', runId: 'abcdefabcdef', kube },
+      {
+        tempDir: '/t/faas-deploy-1',
+        runId: 'abcdefabcdef',
+        kube,
+        registry: 'ghcr.io/octo/fns',
+        namespace: 'previews',
+      },
     );
     expect(settings).toEqual({
       builder: 'tekton',
-      registry: 'ghcr.io/octo',
+      registry: 'ghcr.io/octo/fns',
       registryUsername: '',
       registryPassword: '',
       kanikoImage: 'ghcr.io/osscontainertools/kaniko:v1.28.3',
       concurrency: 4,
-      namespace: 'default',
+      namespace: 'previews',
       tektonServiceAccount: '',
       registrySecret: '',
       tempDir: '/t/faas-deploy-1',
@@ -79,13 +88,29 @@ describe('stage settings', () => {
         'ingress-address': '203.0.113.5',
         'ingress-service': 'kourier-system/kourier',
       }),
+      'octo/fns',
+      'team-a',
     );
     expect(options).toMatchObject({
       namespace: 'team-a',
+      repository: 'octo/fns',
       ingressAddress: '203.0.113.5',
       ingressService: 'kourier-system/kourier',
     });
-    expect('ingressService' in clusterOptions(inputs())).toBe(false);
+    expect('ingressService' in clusterOptions(inputs(), 'octo/fns', 'default')).toBe(false);
+  });
+
+  it('images are scoped by repository; previews live in preview-namespace', () => {
+    expect(imagePrefix(inputs({ registry: 'ghcr.io/Octo' }), 'Octo/My_Fns')).toBe('ghcr.io/octo/my_fns');
+    expect(runNamespace(inputs({ namespace: 'prod', 'preview-namespace': 'pr' }), { mode: 'preview' })).toBe(
+      'pr',
+    );
+    expect(runNamespace(inputs({ namespace: 'prod', 'preview-namespace': 'pr' }), { mode: 'deploy' })).toBe(
+      'prod',
+    );
+    expect(runNamespace(inputs({ namespace: 'prod' }), 'sweep')).toBe('prod');
+    expect(runRepository({ GITHUB_REPOSITORY: 'o/r' }, { name: 'push' })).toBe('o/r');
+    expect(() => runRepository({}, { name: 'push' })).toThrow(/GITHUB_REPOSITORY/);
   });
 
   it('executePlan gets the limits, the commit, the run link and the pull secret', () => {

@@ -196,6 +196,7 @@ describe('executePlan', () => {
         spec: spec('alpha'),
         service: 'alpha-pr-3',
         image: `registry.test/alpha@${DIGEST}`,
+        contentTag: 'ctx-alpha',
         pullRequest: 3,
         commit: 'c0ffee',
         runUrl: 'https://github.com/o/r/actions/runs/1/attempts/1',

@@ -54,7 +54,7 @@ describe('readInputs', () => {
   });
 
   it.each([
-    ['mode', 'yolo', 'Input "mode" must be one of auto, deploy, preview, cleanup, plan; got "yolo".'],
+    ['mode', 'yolo', 'Input "mode" must be one of auto, deploy, preview, cleanup, plan, sweep; got "yolo".'],
     ['builder', 'docker', 'Input "builder" must be one of kaniko, tekton; got "docker".'],
     ['wait-timeout', 'soon', 'Input "wait-timeout" must be a duration such as 90s or 5m; got "soon".'],
     ['concurrency', '0', 'Input "concurrency" must be a whole number of at least 1; got "0".'],

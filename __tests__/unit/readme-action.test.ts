@@ -75,6 +75,8 @@ describe('README.md and action.yml', () => {
         'watchdog',
         'kubeconfig',
         'namespace',
+        'preview-namespace',
+        'preview-ttl',
         'tekton-service-account',
         'registry-secret',
         'image-pull-secret',

@@ -133,6 +133,7 @@ const EXCLUDED: { file: string; fragment: string; why: string }[] = [
   { file: 'src/plan/plan.ts', fragment: 'unchanged', why: 'status' },
   { file: 'src/plan/plan.ts', fragment: 'plan only', why: 'status' },
   { file: 'src/deploy/knative-api.ts', fragment: 'absent', why: 'status, never shown' },
+  { file: 'src/deploy/cluster.ts', fragment: 'absent', why: 'status, never shown' },
   { file: 'src/execute.ts', fragment: 'removed', why: 'status' },
   { file: 'src/execute.ts', fragment: 'not built', why: 'status; "build failed" is documented' },
   { file: 'src/report/rows.ts', fragment: 'no reason reported', why: 'placeholder of an empty reason' },

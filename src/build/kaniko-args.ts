@@ -49,7 +49,10 @@ export function baseImagesOf(dockerfile: string): string[] {
 export interface KanikoFlagOptions {
   /** `<registry>/<fn>:<tag>`. */
   image: string;
-  /** The input registry prefix; layers are cached in `<registry>/cache`. */
+  /**
+   * The image prefix (`<registry>/<repo>`); layers are cached in `<prefix>/build.cache`, a name no
+   * function can have (a function name is a DNS label, without dots).
+   */
   registry: string;
   dockerfile: string;
   insecureRegistries?: readonly string[];
@@ -64,7 +67,7 @@ export interface KanikoFlagOptions {
 export function kanikoFlags(options: KanikoFlagOptions): string[] {
   const insecure = options.insecureRegistries ?? [];
   const destinationHost = parseImageReference(options.image).registry;
-  const cacheRepo = `${options.registry}/cache`;
+  const cacheRepo = `${options.registry}/build.cache`;
   const flags = ['--cache=true', `--cache-repo=${cacheRepo}`];
   for (const arg of baseImageBuildArgs(options.dockerfile)) flags.push(`--build-arg=${arg}`);
   // Plain HTTP only where the registry speaks it: --insecure for the push (and the cache, which is in

@@ -13,10 +13,22 @@ import {
   type Condition,
   type LiveService,
 } from './knative-status.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, PR_LABEL, renderService, VISIBILITY_LABEL } from './render-service.js';
+import {
+  isOwnedBy,
+  liveServiceInfo,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  ownedSelector,
+  PR_LABEL,
+  type LiveServiceInfo,
+  type Role,
+} from './ownership.js';
+import { renderService, VISIBILITY_LABEL } from './render-service.js';
 
 export interface ClusterOptions {
   namespace: string;
+  /** `owner/repo` (GITHUB_REPOSITORY): whose Services this run may touch. */
+  repository: string;
   /** Input `ingress-address`: IP or host for the curl example's Host-header form. */
   ingressAddress?: string;
   /** Input `ingress-service`: `<namespace>/<name>` of the ingress gateway's LoadBalancer Service. */
@@ -32,8 +44,10 @@ export interface DeployRequest {
   spec: FunctionSpec;
   /** Service name: `<fn>` or `<fn>-pr-<N>`. */
   service: string;
-  /** Image by digest (`<registry>/<fn>@sha256:…`), so every revision is immutable. */
+  /** Image by digest (`<registry>/<repo>/<fn>@sha256:…`), so every revision is immutable. */
   image: string;
+  /** Content tag of the image, recorded on the Service for the next run's reconcile. */
+  contentTag?: string;
   pullRequest?: number;
   commit?: string;
   runUrl?: string;
@@ -92,9 +106,16 @@ export interface Cluster {
   /** The kubeconfig user the requests run as. */
   readonly user: string;
   deployFunction(request: DeployRequest): Promise<DeployResult>;
-  /** Deletes Service `name` if faas-deploy manages it; absent is fine. */
-  deleteService(name: string): Promise<DeleteResult>;
-  /** Deletes every Service of pull request `pr` (labels faas-deploy.dev/pr and managed-by); returns their names. */
+  /**
+   * Every Service this repository owns in the namespace (one list call by label), and, when some of
+   * `names` is not among them, whatever other Service carries that name (one more list call).
+   */
+  liveServices(names: readonly string[]): Promise<Map<string, LiveServiceInfo>>;
+  /** Every preview Service this repository owns in the namespace. */
+  listPreviews(): Promise<LiveServiceInfo[]>;
+  /** Deletes Service `name` if this repository owns it in that role; absent is fine. */
+  deleteService(name: string, role?: Role): Promise<DeleteResult>;
+  /** Deletes every Service this repository owns for pull request `pr`; returns their names. */
   deletePreviews(pr: number): Promise<string[]>;
   /** Input ingress-address, else the ingress Service's LoadBalancer address, else undefined. */
   ingressAddress(): Promise<string | undefined>;
@@ -135,6 +156,7 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
   const debug = options.debug ?? (() => undefined);
   const warn = options.warn ?? (() => undefined);
   const namespace = options.namespace;
+  const repository = options.repository;
   const api = new KnativeApi({ http: kube.http, namespace, warn });
   const watcher: CollectionWatch<LiveService> = api.resources.watch<LiveService>(
     KNATIVE_SERVICES,
@@ -178,6 +200,9 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
       service: name,
       namespace,
       image: request.image,
+      repository,
+      deployedAt: new Date().toISOString(),
+      ...(request.contentTag ? { contentTag: request.contentTag } : {}),
       ...(request.pullRequest !== undefined ? { pullRequest: request.pullRequest } : {}),
       ...(request.commit ? { commit: request.commit } : {}),
       ...(request.runUrl ? { runUrl: request.runUrl } : {}),
@@ -269,17 +294,41 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
     };
   }
 
-  async function deleteService(name: string): Promise<DeleteResult> {
-    const result = await api.deleteService(name);
-    if (!result.deleted && result.reason && result.reason !== 'absent')
-      warn(`Service "${name}": ${result.reason}`);
-    return { service: name, ...result };
+  async function liveServices(names: readonly string[]): Promise<Map<string, LiveServiceInfo>> {
+    const live = new Map<string, LiveServiceInfo>();
+    for (const svc of await api.listServices(ownedSelector(repository))) {
+      live.set(svc.metadata.name, liveServiceInfo(svc.metadata));
+    }
+    if (names.some((name) => !live.has(name))) {
+      const wanted = new Set(names);
+      for (const svc of await api.listServices(''))
+        if (wanted.has(svc.metadata.name) && !live.has(svc.metadata.name))
+          live.set(svc.metadata.name, liveServiceInfo(svc.metadata));
+    }
+    return live;
+  }
+
+  async function listPreviews(): Promise<LiveServiceInfo[]> {
+    const services = await api.listServices(`${ownedSelector(repository)},${PR_LABEL}`);
+    return services.map((svc) => liveServiceInfo(svc.metadata));
+  }
+
+  async function deleteService(name: string, role: Role = { kind: 'deploy' }): Promise<DeleteResult> {
+    const live = await api.getService(name);
+    if (!live) return { service: name, deleted: false, reason: 'absent' };
+    if (!isOwnedBy(liveServiceInfo(live.metadata), repository, role)) {
+      const reason = `not deleted: it is not labelled as ${role.kind === 'preview' ? `a preview of pull request #${role.pullRequest}` : 'a Service'} of repository ${repository} (${MANAGED_BY_LABEL}=${MANAGED_BY} and ${ownedSelector(repository, role)})`;
+      warn(`Service "${name}": ${reason}`);
+      return { service: name, deleted: false, reason };
+    }
+    return { service: name, ...(await api.deleteService(name, live)) };
   }
 
   async function deletePreviews(pr: number): Promise<string[]> {
-    const selector = `${PR_LABEL}=${pr},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
     const deleted: string[] = [];
-    for (const svc of await api.listServices(selector)) {
+    for (const svc of await api.listServices(
+      ownedSelector(repository, { kind: 'preview', pullRequest: pr }),
+    )) {
       const result = await api.deleteService(svc.metadata.name, svc);
       if (result.deleted) deleted.push(svc.metadata.name);
     }
@@ -291,6 +340,8 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
     server: kube.server,
     user: kube.user,
     deployFunction,
+    liveServices,
+    listPreviews,
     deleteService,
     deletePreviews,
     ingressAddress,

@@ -1,12 +1,19 @@
 import type { FunctionSpec } from '../plan/types.js';
 import { requestTimeouts } from '../package/render-dockerfile.js';
 
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'faas-deploy';
-export const FUNCTION_LABEL = 'faas-deploy.dev/function';
-export const PR_LABEL = 'faas-deploy.dev/pr';
-export const COMMIT_ANNOTATION = 'faas-deploy.dev/commit';
-export const RUN_URL_ANNOTATION = 'faas-deploy.dev/run-url';
+import {
+  COMMIT_ANNOTATION,
+  CONTENT_TAG_ANNOTATION,
+  DEPLOYED_AT_ANNOTATION,
+  FUNCTION_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  PR_LABEL,
+  RUN_URL_ANNOTATION,
+  ownerMetadata,
+} from './ownership.js';
+
+export { MANAGED_BY, MANAGED_BY_LABEL, PR_LABEL } from './ownership.js';
 export const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 
 export interface ServiceTarget {
@@ -18,6 +25,12 @@ export interface ServiceTarget {
   commit?: string;
   runUrl?: string;
   imagePullSecret?: string;
+  /** `owner/repo` of the repository deploying it: the ownership labels (README, "Ownership"). */
+  repository?: string;
+  /** The image's content tag, so the next run knows what runs without reading the image. */
+  contentTag?: string;
+  /** When this content is deployed (ISO 8601), for `mode: sweep`'s preview-ttl. */
+  deployedAt?: string;
 }
 
 /** A Knative Service object (serving.knative.dev/v1) as faas-deploy applies it. */
@@ -44,12 +57,26 @@ export type KnativeService = {
  * revision template, one port, no reserved environment variables.
  */
 export function renderService(spec: FunctionSpec, target: ServiceTarget): KnativeService {
-  const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY, [FUNCTION_LABEL]: spec.name };
+  const owner = target.repository
+    ? ownerMetadata(
+        target.repository,
+        target.pullRequest !== undefined
+          ? { kind: 'preview', pullRequest: target.pullRequest }
+          : { kind: 'deploy' },
+      )
+    : undefined;
+  const labels: Record<string, string> = {
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    [FUNCTION_LABEL]: spec.name,
+    ...owner?.labels,
+  };
   if (target.pullRequest !== undefined) labels[PR_LABEL] = String(target.pullRequest);
   if (spec.visibility === 'cluster-local') labels[VISIBILITY_LABEL] = 'cluster-local';
 
-  const annotations: Record<string, string> = {};
+  const annotations: Record<string, string> = { ...owner?.annotations };
   if (target.commit) annotations[COMMIT_ANNOTATION] = target.commit;
+  if (target.contentTag) annotations[CONTENT_TAG_ANNOTATION] = target.contentTag;
+  if (target.deployedAt) annotations[DEPLOYED_AT_ANNOTATION] = target.deployedAt;
   if (target.runUrl) annotations[RUN_URL_ANNOTATION] = target.runUrl;
 
   const scaling: Record<string, string> = {};

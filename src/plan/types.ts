@@ -36,8 +36,10 @@ export interface PlannedFunction {
   action: FunctionAction;
   /** Knative Service name: <fn> or <fn>-pr-<N>. */
   service: string;
-  /** Why the function is skipped or deleted, for the report. */
+  /** Why the function is deployed, skipped or deleted, for the report. */
   reason?: string;
+  /** The run refuses the function (a Service of that name belongs to someone else): it fails unbuilt. */
+  refused?: boolean;
 }
 
 export interface Plan {

@@ -2,7 +2,7 @@
 // Services the cluster has, and which recorded commits are newer than the run's, in; for every
 // function what this run does with it and why, out (README, "How a run converges the cluster").
 import type { Plan, PlannedFunction } from '../plan/types.js';
-import { describeOwner, isOwnedBy, type LiveServiceInfo, type Role } from './ownership.js';
+import { describeOwner, isOwnedBy, type LiveServiceInfo, type Role } from '../deploy/ownership.js';
 
 /** Why a function is deployed, skipped or deleted; the report shows the text of each. */
 export type Cause =
@@ -80,6 +80,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
         action,
         changed: action !== 'skip',
         reason: detail ? `${CAUSE_TEXT[cause]}: ${detail}` : CAUSE_TEXT[cause],
+        ...(cause === 'foreign-owner' ? { refused: true } : {}),
       });
     };
     const deployAction = role.kind === 'preview' ? 'preview' : 'deploy';
@@ -114,9 +115,11 @@ export function reconcile(input: ReconcileInput): Reconciled {
     // A function that still exists but is skipped for the plan's own reason keeps its Service; a
     // preview of a function the pull request no longer changes goes.
     if (known && known.action !== 'delete' && role.kind === 'deploy') continue;
-    const cause: Cause =
-      role.kind === 'preview' && known?.spec ? 'no-longer-changed' : 'removed';
+    const cause: Cause = role.kind === 'preview' && known?.spec ? 'no-longer-changed' : 'removed';
     causes.set(name, cause);
+    // Its deletion replaces the plan's entry for it.
+    const index = known ? functions.indexOf(known) : -1;
+    if (index >= 0) functions.splice(index, 1);
     deletions.push({
       name,
       directory: known?.directory ?? '',
@@ -136,7 +139,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
         ...fn,
         action: 'skip',
         changed: false,
-        reason: `${CAUSE_TEXT['foreign-owner']}: Service "${fn.service}" is owned by ${describeOwner(existing)}`,
+        reason: `${CAUSE_TEXT['foreign-owner']}: Service "${fn.service}" is owned by ${describeOwner(existing)}; not deleted`,
       });
     } else if (existing) {
       causes.set(fn.name, 'removed');

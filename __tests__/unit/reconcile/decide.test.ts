@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commitsToCompare, reconcile, type ReconcileInput } from '../../../src/reconcile/decide.js';
-import { liveServiceInfo, ownerMetadata, type LiveServiceInfo } from '../../../src/reconcile/ownership.js';
+import { liveServiceInfo, ownerMetadata, type LiveServiceInfo } from '../../../src/deploy/ownership.js';
 import type { FunctionSpec, Plan, PlannedFunction } from '../../../src/plan/types.js';
 
 const REPO = 'acme/functions';

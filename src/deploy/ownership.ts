@@ -93,12 +93,9 @@ export function liveServiceInfo(meta: ObjectMeta): LiveServiceInfo {
 /** Whether `live` is this repository's Service in this role. */
 export function isOwnedBy(live: LiveServiceInfo, repository: string, role: Role): boolean {
   if (!live.managedByUs || live.repository === undefined) return false;
-  const sameRepository =
-    live.repository === repository || live.repository === repositoryLabel(repository);
+  const sameRepository = live.repository === repository || live.repository === repositoryLabel(repository);
   if (!sameRepository) return false;
-  return role.kind === 'deploy'
-    ? live.pullRequest === undefined
-    : live.pullRequest === role.pullRequest;
+  return role.kind === 'deploy' ? live.pullRequest === undefined : live.pullRequest === role.pullRequest;
 }
 
 /** Who a Service belongs to, in words, for the error that leaves it alone. */
