@@ -109,6 +109,27 @@ describe('buildFunctionSpecs', () => {
     ]);
   });
 
+  it('rejects a function name in the form of a preview Service (<name>-pr-<N>)', () => {
+    const { functions, problems } = buildFunctionSpecs(
+      [
+        { directory: 'functions/foo-pr-7', files: new Set(['go.mod']) },
+        {
+          directory: 'functions/b',
+          files: new Set(['go.mod', 'function.yaml']),
+          manifestText: 'name: api-pr-12\n',
+        },
+        { directory: 'functions/pr-7', files: new Set(['go.mod']) },
+      ],
+      { watchdog: 'classic' },
+      parseManifest,
+    );
+    expect(functions.map((fn) => fn.name)).toEqual(['pr-7']);
+    expect(problems.map((p) => [p.file, p.field, p.message.slice(0, 40)])).toEqual([
+      ['functions/foo-pr-7', 'name', 'function name "foo-pr-7" ends in -pr-<N>'],
+      ['functions/b/function.yaml', 'name', 'function name "api-pr-12" ends in -pr-<N'],
+    ]);
+  });
+
   it('rejects a directory name that is no valid function name unless function.yaml names it', () => {
     const { functions, problems } = buildFunctionSpecs(
       [

@@ -127,6 +127,14 @@ export function buildFunctionSpecs(
       });
       continue;
     }
+    if (/-pr-[0-9]+$/.test(name)) {
+      problems.push({
+        file: manifestPath ?? candidate.directory,
+        field: 'name',
+        message: `function name "${name}" ends in -pr-<N>, the form of preview Services (<name>-pr-<N>): a pull request's preview could take its name; rename the function`,
+      });
+      continue;
+    }
     const clash = byName.get(name);
     if (clash) {
       problems.push({
