@@ -42,7 +42,9 @@ describe('the action bundle in mode plan', () => {
         service: 'alpha',
         action: 'deploy',
         status: 'planned',
-        image: expect.stringMatching(/^registry\.example\.com\/team\/alpha:ctx-[0-9a-f]{32}$/) as unknown,
+        image: expect.stringMatching(
+          /^registry\.example\.com\/team\/functions\/alpha:ctx-[0-9a-f]{32}$/,
+        ) as unknown,
       },
       { name: 'beta', service: 'beta', action: 'skip', status: 'skipped', reason: 'unchanged' },
     ]);
@@ -50,7 +52,7 @@ describe('the action bundle in mode plan', () => {
     expect(JSON.parse(result.outputs['urls'] ?? 'null')).toEqual({});
     expect(result.summary).toContain('## faas-deploy plan (deploy)');
     expect(result.summary).toMatch(
-      /\| alpha \| alpha \| deploy \| 📝 planned \| `registry\.example\.com\/team\/alpha:ctx-/,
+      /\| alpha \| alpha \| deploy \| 📝 planned \| `registry\.example\.com\/team\/functions\/alpha:ctx-/,
     );
     expect(result.summary).toContain('| beta | beta | skip | ⏭️ skipped |');
     // The token reaches the log only inside the runner's mask command, never in clear.

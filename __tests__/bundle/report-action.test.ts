@@ -99,7 +99,9 @@ describe('the action bundle reports', () => {
         service: 'alpha-pr-12',
         action: 'preview',
         status: 'planned',
-        image: expect.stringMatching(/^registry\.example\.com\/team\/alpha:ctx-[0-9a-f]{32}$/) as unknown,
+        image: expect.stringMatching(
+          /^registry\.example\.com\/team\/functions\/alpha:ctx-[0-9a-f]{32}$/,
+        ) as unknown,
       },
       { name: 'beta', service: 'beta-pr-12', action: 'skip', status: 'skipped', reason: 'unchanged' },
     ]);

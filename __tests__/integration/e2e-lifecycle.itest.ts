@@ -303,7 +303,9 @@ describe.each(['kaniko', 'tekton'] as const)(
       for (const fn of all) {
         expect(urls[fn]).toBe(`http://${fn}.${namespace}.example.com`);
         await expectService(fn, fn, fns.get(fn)?.image ?? '', mainSha);
-        expect(fns.get(fn)?.image).toMatch(new RegExp(`^${inputs['registry']}/${fn}@sha256:[0-9a-f]{64}$`));
+        expect(fns.get(fn)?.image).toMatch(
+          new RegExp(`^${inputs['registry']}/functions/${fn}@sha256:[0-9a-f]{64}$`),
+        );
       }
       expect(JSON.parse(result.outputs['changed'] ?? '[]')).toEqual(all);
       expect(result.summary).toContain(`| ${node} |`);

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pullRequestEvent, pushEvent, type RepoOverride } from '../../test/github/events.ts';
 import { startGitHubServer, type GitHubServer } from '../../test/github/openapi-server.ts';
@@ -30,7 +30,31 @@ const token = 'ghs_reconcile_token';
 const admin = new KubeConfig();
 admin.loadFromFile(need('KUBECONFIG_ADMIN'));
 const custom = admin.makeApiClient(CustomObjectsApi);
+const core = admin.makeApiClient(CoreV1Api);
 const run = randomBytes(3).toString('hex');
+/** The Secret Knative pulls the images with (the registry of the test environment asks for basic auth). */
+const pullSecret = `rc-pull-${run}`;
+
+beforeAll(async () => {
+  const auth = Buffer.from(`${need('REGISTRY_AUTH_USER')}:${need('REGISTRY_AUTH_PASSWORD')}`).toString(
+    'base64',
+  );
+  await core.createNamespacedSecret({
+    namespace,
+    body: Object.assign(new V1Secret(), {
+      metadata: Object.assign(new V1ObjectMeta(), { name: pullSecret }),
+      type: 'kubernetes.io/dockerconfigjson',
+      data: {
+        '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: { [registryHost]: { auth } } })).toString(
+          'base64',
+        ),
+      },
+    }),
+  });
+});
+afterAll(async () => {
+  await core.deleteNamespacedSecret({ namespace, name: pullSecret }).catch(() => undefined);
+});
 
 interface Outcome {
   name: string;
@@ -93,6 +117,7 @@ function baseInputs(registryPath: string): Record<string, string> {
     ),
     kubeconfig: readFileSync(need('KUBECONFIG_DEPLOYER'), 'utf8'),
     namespace,
+    'image-pull-secret': pullSecret,
     'wait-timeout': '3m',
     'github-token': token,
   };

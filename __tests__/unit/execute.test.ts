@@ -117,6 +117,7 @@ type FakeCluster = ExecuteDeps['cluster'] & {
   deleted: string[];
   previewsDeleted: number[];
   events: string[];
+  roles: unknown[];
 };
 
 function fakeCluster(
@@ -131,6 +132,7 @@ function fakeCluster(
     deleted: [],
     previewsDeleted: [],
     events: [],
+    roles: [],
     async deployFunction(request) {
       cluster.deployed.push(request);
       cluster.events.push(`deploy ${request.service}`);
@@ -144,8 +146,9 @@ function fakeCluster(
         timing: { applyMs: 1, waitMs: 1, settledAt: Date.parse('2025-01-02T03:04:05Z') },
       };
     },
-    async deleteService(name) {
+    async deleteService(name, role) {
       cluster.deleted.push(name);
+      cluster.roles.push(role);
       cluster.events.push(`delete ${name}`);
       return o.delete ? o.delete(name) : { service: name, deleted: true };
     },
@@ -488,5 +491,36 @@ describe('executePlan', () => {
     ).rejects.toThrow('Input "registry" is required');
     expect(deletionDone).toBe(true);
     expect(cluster.deployed).toEqual([]);
+  });
+
+  it('builds only what the reconcile deploys; a refused function fails unbuilt; deletions name their role', async () => {
+    const refused: PlannedFunction = {
+      ...planned('theirs', 'skip', 'theirs-pr-5', 'a Service of that name belongs to someone else'),
+      refused: true,
+    };
+    const p = plan(
+      [
+        planned('a', 'preview', 'a-pr-5'),
+        planned('same', 'skip', 'same-pr-5', 'the Service already runs this content'),
+        refused,
+        planned('gone', 'delete', 'gone-pr-5'),
+      ],
+      { mode: 'preview', pullRequest: 5 },
+    );
+    // The package stage gave every function a tag, the skipped ones too.
+    const packaged = packagedFor(plan(p.functions.map((fn) => ({ ...fn, action: 'preview' as const }))));
+    const builder = fakeBuilder();
+    const cluster = fakeCluster();
+    const outcomes = await executePlan(p, packaged, { build: buildStage(builder), cluster }, OPTIONS);
+    expect(builder.requests.map((r) => r.name)).toEqual(['a']);
+    expect(cluster.deployed.map((d) => [d.service, d.contentTag])).toEqual([['a-pr-5', 'ctx-a']]);
+    expect(cluster.roles).toEqual([{ kind: 'preview', pullRequest: 5 }]);
+    expect(outcomes.map((o) => [o.name, o.status])).toEqual([
+      ['a', 'ready'],
+      ['same', 'skipped'],
+      ['theirs', 'failed'],
+      ['gone', 'deleted'],
+    ]);
+    expect(outcomes[2]?.reason).toBe('a Service of that name belongs to someone else');
   });
 });
