@@ -62,6 +62,8 @@ function deployedOutcome(
   if (result.status === 'ready') {
     return {
       ...base,
+      // Why it was deployed (the reconcile's cause), for the outputs, summary and comment.
+      ...(fn.reason ? { reason: fn.reason } : {}),
       url: result.url,
       revision: result.revision,
       updatedAt: new Date(result.timing.settledAt).toISOString(),

@@ -17,7 +17,7 @@ import {
   urlLink,
 } from '../../src/report/markdown.ts';
 import { collectOutputs, outputValues, skippedOutcomes } from '../../src/report/outputs.ts';
-import { curlExamples, ingressBase } from '../../src/report/rows.ts';
+import { commentTable, curlExamples, ingressBase } from '../../src/report/rows.ts';
 import { COMMENT_MARKER, compareRuns, decodeState, encodeState } from '../../src/report/state.ts';
 import { renderSummary } from '../../src/report/summary.ts';
 import { pullRequestEvent } from '../../test/github/events.ts';
@@ -194,6 +194,20 @@ describe('the comment', () => {
       ['b', 'ready', true],
     ]);
     expect(notPreviewed).toBe(1);
+  });
+
+  it('says in the comment why each function this run touched was deployed, skipped or deleted', () => {
+    const table = commentTable(
+      [
+        { name: 'a', service: 'a-pr-7', status: 'ready', reason: 'the Service runs other content' },
+        { name: 'b', service: 'b-pr-7', status: 'skipped', reason: 'the Service runs a newer commit: 1234' },
+        { name: 'c', service: 'c-pr-7', status: 'ready', unchanged: true, reason: 'old' },
+      ],
+      new Date('2025-06-01T00:00:00Z'),
+    );
+    expect(table).toContain('✅ ready: the Service runs other content');
+    expect(table).toContain('⏭️ skipped: the Service runs a newer commit: 1234');
+    expect(table).not.toContain('old');
   });
 
   it('masks secrets in reasons and logs, including the hidden state', () => {

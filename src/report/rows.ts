@@ -53,8 +53,9 @@ function statusCell(row: ReportRow, withReason: boolean): string {
   const unchanged = row.unchanged
     ? ` (unchanged${row.commit ? ` since ${codeSpan(row.commit.slice(0, 7))}` : ''})`
     : '';
+  // The comment says why for every function this run touched: deployed, skipped, deleted, failed.
   const reason =
-    withReason && row.status === 'failed' && row.reason
+    withReason && !row.unchanged && row.reason
       ? `: ${escapeMarkdown(truncate(row.reason, REASON_IN_TABLE))}`
       : '';
   return `${label}${unchanged}${reason}`;
