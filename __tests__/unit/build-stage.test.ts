@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, registryCredentials, type BuildSettings } from '../../src/build/index.js';
 import type { BuildLog } from '../../src/build/log.js';
-import type { BuildContext, BuildRequest, BuildResult, Builder } from '../../src/build/types.js';
+import type { BuildControls, BuildRequest, BuildResult, Builder } from '../../src/build/types.js';
 import { UserError } from '../../src/util/errors.js';
 
 const digest = `sha256:${'cd'.repeat(32)}`;
@@ -69,7 +69,7 @@ class CountingBuilder implements Builder {
   inFlight = 0;
   maxInFlight = 0;
   closed = 0;
-  async build(request: BuildRequest, context: BuildContext): Promise<BuildResult> {
+  async build(request: BuildRequest, context: BuildControls): Promise<BuildResult> {
     expect(context.signal).toBeInstanceOf(AbortSignal);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);

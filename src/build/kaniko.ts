@@ -15,7 +15,7 @@ import { digestReference } from './image-ref.js';
 import { kanikoFlags } from './kaniko-args.js';
 import { kanikoErrorLine, LogLines, tailOf } from './log.js';
 import type { RegistryCredentials } from './registry.js';
-import { RUN_LABEL, type BuildContext, type BuildRequest, type BuildResult, type Builder } from './types.js';
+import { RUN_LABEL, type BuildControls, type BuildRequest, type BuildResult, type Builder } from './types.js';
 
 /** Labels on every executor container, so a run's containers can be found (and counted) on the engine. */
 export const LABEL_FUNCTION = 'dev.faas-deploy.function';
@@ -118,7 +118,7 @@ export class KanikoBuilder implements Builder {
   }
 
   /** One config.json for every build of the run, written on first use and removed by close(). */
-  private config(context: BuildContext): Promise<DockerConfigDir | undefined> {
+  private config(context: BuildControls): Promise<DockerConfigDir | undefined> {
     const credentials = this.options.credentials ?? {};
     this.dockerConfig ??=
       Object.keys(credentials).length === 0
@@ -129,7 +129,7 @@ export class KanikoBuilder implements Builder {
     return this.dockerConfig;
   }
 
-  async build(request: BuildRequest, context: BuildContext): Promise<BuildResult> {
+  async build(request: BuildRequest, context: BuildControls): Promise<BuildResult> {
     const started = Date.now();
     const seconds = (): number => (Date.now() - started) / 1000;
     const log = new LogLines();

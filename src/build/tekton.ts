@@ -35,7 +35,7 @@ import {
   taskRunName,
   type TaskRunStatusView,
 } from './tekton-task.js';
-import type { BuildContext, BuildRequest, BuildResult, Builder } from './types.js';
+import type { BuildControls, BuildRequest, BuildResult, Builder } from './types.js';
 
 export { TASK_RUNS, TektonNotInstalledError } from './tekton-task.js';
 
@@ -134,7 +134,7 @@ export class TektonBuilder implements Builder {
     return this.watch;
   }
 
-  async build(request: BuildRequest, context: BuildContext): Promise<BuildResult> {
+  async build(request: BuildRequest, context: BuildControls): Promise<BuildResult> {
     const started = Date.now();
     const seconds = (): number => (Date.now() - started) / 1000;
     const lines: string[] = [];
@@ -376,7 +376,7 @@ export class TektonBuilder implements Builder {
   /** Deletes what a build created, TaskRun first; reports what it could not delete. */
   private async remove(
     created: { type: ResourceType; name: string }[],
-    context: BuildContext,
+    context: BuildControls,
   ): Promise<void> {
     for (const object of [...created].reverse()) {
       await this.resources.delete(object.type, object.name).catch((error: unknown) => {

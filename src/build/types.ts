@@ -40,7 +40,8 @@ export type BuildResult =
       seconds: number;
     };
 
-export interface BuildContext {
+/** What one build call gets besides its request: cancellation and where to log. */
+export interface BuildControls {
   signal: AbortSignal;
   log: BuildLog;
 }
@@ -48,7 +49,7 @@ export interface BuildContext {
 /** Builds and pushes one image; answers failures as results, throws only for bugs. */
 export interface Builder {
   readonly kind: 'kaniko' | 'tekton';
-  build(request: BuildRequest, context: BuildContext): Promise<BuildResult>;
+  build(request: BuildRequest, context: BuildControls): Promise<BuildResult>;
   /** Releases what the builder holds (temp files, clients). */
   close(): Promise<void>;
 }
