@@ -29,16 +29,16 @@ import {
   type EnvSources,
   type RevisionView,
   type ServiceView,
-} from '../../test/standins/knative-serving-dataplane.ts';
-import { startIngress, type Backend, type Ingress } from '../../test/standins/knative-ingress.ts';
+} from '../../../test/standins/knative-serving-dataplane.ts';
+import { startIngress, type Backend, type Ingress } from '../../../test/standins/knative-ingress.ts';
 import {
   serviceStatus,
   type KService,
   type RevisionInfo,
   type ServiceStatus,
-} from '../../test/standins/knative-serving-logic.ts';
+} from '../../../test/standins/knative-serving-logic.ts';
 
-const fixtures = new URL('../../../shared/fixtures/knative-status/', import.meta.url);
+const fixtures = new URL('../../../../shared/fixtures/knative-status/', import.meta.url);
 const tagged = load(
   fs.readFileSync(new URL('service-ready-tagged-traffic.yaml', fixtures), 'utf8'),
 ) as ServiceView & KService;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatProblem, parseManifest } from '../../src/plan/manifest.js';
-import { buildFunctionSpecs } from '../../src/plan/discover.js';
+import { formatProblem, parseManifest } from '../../../src/plan/manifest.js';
+import { buildFunctionSpecs } from '../../../src/plan/discover.js';
 
 const file = 'functions/hello/function.yaml';
 

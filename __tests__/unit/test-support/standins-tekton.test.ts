@@ -24,9 +24,9 @@ import {
   type TaskRunSpec,
   type TaskRunStatus,
   type TaskSpec,
-} from '../../test/standins/tekton-logic.ts';
+} from '../../../test/standins/tekton-logic.ts';
 
-const fixtures = new URL('../../../shared/fixtures/tekton-status/', import.meta.url);
+const fixtures = new URL('../../../../shared/fixtures/tekton-status/', import.meta.url);
 
 interface TaskRunFixture {
   metadata: { name: string; namespace: string; uid: string };

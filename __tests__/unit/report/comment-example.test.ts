@@ -2,8 +2,8 @@
 // with `node scripts/render-comment-example.mjs` when the comment changes on purpose.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeState } from '../../src/report/state.ts';
-import { exampleDocument } from '../../test/support/report-example.ts';
+import { decodeState } from '../../../src/report/state.ts';
+import { exampleDocument } from '../../../test/support/report-example.ts';
 
 describe('docs/pr-comment-example.md', () => {
   const doc = readFileSync('docs/pr-comment-example.md', 'utf8');

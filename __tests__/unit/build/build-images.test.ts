@@ -4,10 +4,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImages, registryCredentials, type BuildSettings } from '../../src/build/index.js';
-import type { BuildLog } from '../../src/build/log.js';
-import type { BuildControls, BuildRequest, BuildResult, Builder } from '../../src/build/types.js';
-import { UserError } from '../../src/util/errors.js';
+import { buildImages, registryCredentials, type BuildSettings } from '../../../src/build/index.js';
+import type { BuildLog } from '../../../src/build/log.js';
+import type { BuildControls, BuildRequest, BuildResult, Builder } from '../../../src/build/types.js';
+import { UserError } from '../../../src/util/errors.js';
 
 const digest = `sha256:${'cd'.repeat(32)}`;
 let server: Server;

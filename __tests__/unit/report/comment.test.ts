@@ -4,9 +4,9 @@
 /* eslint-disable no-control-regex -- the hostile strings carry control characters on purpose */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readEventInfo } from '../../src/plan/event.ts';
-import { renderComment, commentRows, isReportComment, MAX_COMMENT_LENGTH } from '../../src/report/comment.ts';
-import { forkNotice } from '../../src/report/fork.ts';
+import { readEventInfo } from '../../../src/plan/event.ts';
+import { renderComment, commentRows, isReportComment, MAX_COMMENT_LENGTH } from '../../../src/report/comment.ts';
+import { forkNotice } from '../../../src/report/fork.ts';
 import {
   codeBlock,
   escapeMarkdown,
@@ -15,13 +15,13 @@ import {
   redact,
   shortDigest,
   urlLink,
-} from '../../src/report/markdown.ts';
-import { collectOutputs, outputValues, skippedOutcomes } from '../../src/report/outputs.ts';
-import { commentTable, curlExamples, ingressBase } from '../../src/report/rows.ts';
-import { COMMENT_MARKER, compareRuns, decodeState, encodeState } from '../../src/report/state.ts';
-import { renderSummary } from '../../src/report/summary.ts';
-import { pullRequestEvent } from '../../test/github/events.ts';
-import { DIGEST, outcomesFor, previewPlan } from '../../test/support/report-fixtures.ts';
+} from '../../../src/report/markdown.ts';
+import { collectOutputs, outputValues, skippedOutcomes } from '../../../src/report/outputs.ts';
+import { commentTable, curlExamples, ingressBase } from '../../../src/report/rows.ts';
+import { COMMENT_MARKER, compareRuns, decodeState, encodeState } from '../../../src/report/state.ts';
+import { renderSummary } from '../../../src/report/summary.ts';
+import { pullRequestEvent } from '../../../test/github/events.ts';
+import { DIGEST, outcomesFor, previewPlan } from '../../../test/support/report-fixtures.ts';
 
 const HOSTILE = [
   'feature|x',

@@ -13,7 +13,7 @@ import {
   writeEventFile,
   ZERO_SHA,
   type Payload,
-} from '../../test/github/events.ts';
+} from '../../../test/github/events.ts';
 
 const BEFORE = '1'.repeat(40);
 const AFTER = '2'.repeat(40);

@@ -6,11 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseImageBuildArgs, baseImagesOf, kanikoFlags } from '../../src/build/kaniko-args.js';
-import { failureReason, KanikoBuilder, kanikoRunArgs } from '../../src/build/kaniko.js';
-import type { BuildLog } from '../../src/build/log.js';
-import type { BuildRequest } from '../../src/build/types.js';
-import type { CommandResult, CommandRunner, RunOptions } from '../../src/util/exec.js';
+import { baseImageBuildArgs, baseImagesOf, kanikoFlags } from '../../../src/build/kaniko-args.js';
+import { failureReason, KanikoBuilder, kanikoRunArgs } from '../../../src/build/kaniko.js';
+import type { BuildLog } from '../../../src/build/log.js';
+import type { BuildRequest } from '../../../src/build/types.js';
+import type { CommandResult, CommandRunner, RunOptions } from '../../../src/util/exec.js';
 
 const dockerfile = `ARG BUILDER_IMAGE=127.0.0.1:5000/faas-base/golang:1.26.8
 ARG WATCHDOG_IMAGE=ghcr.io/openfaas/classic-watchdog:0.3.9

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderService } from '../../src/deploy/render-service.js';
-import type { FunctionSpec } from '../../src/plan/types.js';
+import { renderService } from '../../../src/deploy/render-service.js';
+import type { FunctionSpec } from '../../../src/plan/types.js';
 
 const spec: FunctionSpec = {
   name: 'hello',

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { readInputs } from '../../src/inputs.js';
+import { readInputs } from '../../../src/inputs.js';
 
 interface ActionYml {
   inputs: Record<string, { description: string; default?: string }>;

@@ -14,16 +14,16 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readBuildContext } from '../../src/package/build-context.js';
-import { contentTag } from '../../src/package/content-tag.js';
-import { FUNCTION_DIR, packageFunction, TEMPLATE_DIR, writeBuildContext } from '../../src/package/index.js';
-import { renderDockerfile, requestTimeouts, SHUTDOWN_GRACE } from '../../src/package/render-dockerfile.js';
-import { fillTemplate, loadTemplate, TEMPLATE_VERSION } from '../../src/package/template.js';
-import { DEFAULT_BASE_IMAGES, resolveBaseImages } from '../../src/package/base-images.js';
-import type { FunctionSpec, Runtime, Watchdog } from '../../src/plan/types.js';
-import { UserError } from '../../src/util/errors.js';
+import { readBuildContext } from '../../../src/package/build-context.js';
+import { contentTag } from '../../../src/package/content-tag.js';
+import { FUNCTION_DIR, packageFunction, TEMPLATE_DIR, writeBuildContext } from '../../../src/package/index.js';
+import { renderDockerfile, requestTimeouts, SHUTDOWN_GRACE } from '../../../src/package/render-dockerfile.js';
+import { fillTemplate, loadTemplate, TEMPLATE_VERSION } from '../../../src/package/template.js';
+import { DEFAULT_BASE_IMAGES, resolveBaseImages } from '../../../src/package/base-images.js';
+import type { FunctionSpec, Runtime, Watchdog } from '../../../src/plan/types.js';
+import { UserError } from '../../../src/util/errors.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
 function specOf(
   runtime: Runtime,

@@ -10,8 +10,8 @@ import {
   isPlainHttp,
   parseImageReference,
   registryHost,
-} from '../../src/build/image-ref.js';
-import { MANIFEST_ACCEPT, parseChallenges, RegistryClient, RegistryError } from '../../src/build/registry.js';
+} from '../../../src/build/image-ref.js';
+import { MANIFEST_ACCEPT, parseChallenges, RegistryClient, RegistryError } from '../../../src/build/registry.js';
 
 const servers: Server[] = [];
 afterEach(async () => {

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { contextEntries, contextTarball, tarEntries } from '../../src/build/tar.js';
-import type { ContextEntry } from '../../src/package/build-context.js';
-import { writeBuildContext } from '../../src/package/index.js';
+import { contextEntries, contextTarball, tarEntries } from '../../../src/build/tar.js';
+import type { ContextEntry } from '../../../src/package/build-context.js';
+import { writeBuildContext } from '../../../src/package/index.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'faas-build-tar-'));
 afterAll(() => {

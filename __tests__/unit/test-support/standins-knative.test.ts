@@ -19,14 +19,14 @@ import {
   type RevisionInfo,
   type RevisionStatus,
   type ServiceStatus,
-} from '../../test/standins/knative-serving-logic.ts';
+} from '../../../test/standins/knative-serving-logic.ts';
 import {
   credentialsFromDockerConfig,
   parseImageRef,
   resolveDigest,
-} from '../../test/standins/registry-resolve.ts';
+} from '../../../test/standins/registry-resolve.ts';
 
-const fixtures = new URL('../../../shared/fixtures/knative-status/', import.meta.url);
+const fixtures = new URL('../../../../shared/fixtures/knative-status/', import.meta.url);
 
 type ServiceFixture = KService & { status: ServiceStatus };
 interface RevisionFixture {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { makePlan, resolveMode, touchedDirectories, type PlanSettings } from '../../src/plan/plan.js';
-import { readEventInfo, type EventInfo } from '../../src/plan/event.js';
-import type { FunctionSpec } from '../../src/plan/types.js';
+import { makePlan, resolveMode, touchedDirectories, type PlanSettings } from '../../../src/plan/plan.js';
+import { readEventInfo, type EventInfo } from '../../../src/plan/event.js';
+import type { FunctionSpec } from '../../../src/plan/types.js';
 
 const settings: PlanSettings = {
   mode: 'auto',

@@ -2,11 +2,11 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BASE_IMAGES } from '../../src/package/base-images.js';
-import { readBuildContext } from '../../src/package/build-context.js';
-import { packageFunction } from '../../src/package/index.js';
-import { loadTemplate } from '../../src/package/template.js';
-import type { FunctionSpec, Runtime, Watchdog } from '../../src/plan/types.js';
+import { DEFAULT_BASE_IMAGES } from '../../../src/package/base-images.js';
+import { readBuildContext } from '../../../src/package/build-context.js';
+import { packageFunction } from '../../../src/package/index.js';
+import { loadTemplate } from '../../../src/package/template.js';
+import type { FunctionSpec, Runtime, Watchdog } from '../../../src/plan/types.js';
 
 /*
  * Pins the content tag of fixed function directories. The tags were taken from the packaging code

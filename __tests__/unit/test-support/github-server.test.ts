@@ -2,9 +2,9 @@
 // routing, validation, pagination and error shapes are the ones octokit sees against api.github.com.
 import { getOctokit } from '@actions/github';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGitHubServer, type GitHubServer } from '../../test/github/openapi-server.ts';
-import { validateComponent, validateResponse } from '../../test/github/schema.ts';
-import { matchRoute } from '../../test/github/spec.ts';
+import { startGitHubServer, type GitHubServer } from '../../../test/github/openapi-server.ts';
+import { validateComponent, validateResponse } from '../../../test/github/schema.ts';
+import { matchRoute } from '../../../test/github/spec.ts';
 
 const TOKEN = 'ghs_test';
 const owner = 'octo-org';
