@@ -428,7 +428,7 @@ describe('two repositories in one namespace', () => {
 });
 
 describe('pull request close and sweep need no function tree', () => {
-  const fn = `rc-pr-${run}`;
+  const fn = `rc-close-${run}`;
   let github: GitHubServer;
   let repo: Repository;
   let main = '';
