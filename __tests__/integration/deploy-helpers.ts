@@ -6,7 +6,6 @@ import net from 'node:net';
 import { dump, load } from 'js-yaml';
 import { connectCluster, type Cluster, type ClusterOptions } from '../../src/deploy/index.js';
 import { connectKube, type KubeConnectOptions, type KubeConnection } from '../../src/kube/index.js';
-import type { FunctionSpec } from '../../src/plan/types.js';
 
 export function need(env: Record<string, string>, key: string): string {
   const v = env[key];
@@ -115,21 +114,7 @@ export async function pushImage(registry: string, repo: string, seed: string): P
   return `${registry}/${repo}@${digest}`;
 }
 
-export function functionSpec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
-  return {
-    name,
-    directory: `functions/${name}`,
-    runtime: 'go',
-    watchdog: 'classic',
-    env: {},
-    secrets: [],
-    scale: {},
-    timeoutSeconds: 30,
-    resources: {},
-    visibility: 'public',
-    ...overrides,
-  };
-}
+export { functionSpec } from '../../test/support/function-spec.ts';
 
 /** A registry address that accepts connections and never answers: digest resolution hangs. */
 export function blackhole(): Promise<{ port: number; close: () => void }> {

@@ -3,6 +3,7 @@
 // run while the images build, a closed pull request's previews go by label, and the outcomes come
 // back in plan order whatever order the work finished in.
 import { describe, expect, it } from 'vitest';
+import { functionSpec } from '../../test/support/function-spec.ts';
 import type { BuildRequest, BuildResult, Builder } from '../../src/build/types.js';
 import type { DeleteResult, DeployRequest, DeployResult } from '../../src/deploy/cluster.js';
 import { executePlan, type ExecuteDeps, type ExecuteOptions } from '../../src/execute.js';
@@ -11,20 +12,7 @@ import type { FunctionAction, FunctionSpec, Plan, PlannedFunction } from '../../
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
-function spec(name: string): FunctionSpec {
-  return {
-    name,
-    directory: `functions/${name}`,
-    runtime: 'go',
-    watchdog: 'classic',
-    env: {},
-    secrets: [],
-    scale: {},
-    timeoutSeconds: 30,
-    resources: {},
-    visibility: 'public',
-  };
-}
+const spec = (name: string): FunctionSpec => functionSpec(name);
 
 function planned(name: string, action: FunctionAction, service = name, reason?: string): PlannedFunction {
   return {

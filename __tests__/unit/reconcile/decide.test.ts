@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { functionSpec } from '../../../test/support/function-spec.ts';
 import { commitsToCompare, reconcile, type ReconcileInput } from '../../../src/reconcile/decide.js';
 import { liveServiceInfo, ownerMetadata, type LiveServiceInfo } from '../../../src/deploy/ownership.js';
 import type { FunctionSpec, Plan, PlannedFunction } from '../../../src/plan/types.js';
@@ -8,20 +9,7 @@ const RUN = 'a'.repeat(40);
 const NEWER = 'b'.repeat(40);
 const OLDER = 'c'.repeat(40);
 
-function spec(name: string): FunctionSpec {
-  return {
-    name,
-    directory: `functions/${name}`,
-    runtime: 'go',
-    watchdog: 'classic',
-    env: {},
-    secrets: [],
-    scale: {},
-    timeoutSeconds: 30,
-    resources: {},
-    visibility: 'public',
-  };
-}
+const spec = (name: string): FunctionSpec => functionSpec(name);
 
 function planned(name: string, action: PlannedFunction['action'], service = name): PlannedFunction {
   return {
@@ -101,7 +89,9 @@ describe('reconcile', () => {
     expect(commitsToCompare(input(p, services))).toEqual([NEWER]);
     const result = reconcile(input(p, services, { newerCommits: new Set([NEWER]) }));
     expect(byName(result)['a']?.[0]).toBe('skip');
-    expect(byName(result)['a']?.[1]).toMatch(/newer commit: bbbbbbbbbbbb is a descendant of this run's commit aaaaaaaaaaaa/);
+    expect(byName(result)['a']?.[1]).toMatch(
+      /newer commit: bbbbbbbbbbbb is a descendant of this run's commit aaaaaaaaaaaa/,
+    );
     expect(result.causes.get('a')).toBe('newer-commit');
     // Not a descendant (older, or diverged): replaced.
     expect(byName(reconcile(input(p, services)))['a']?.[0]).toBe('deploy');
@@ -142,9 +132,13 @@ describe('reconcile', () => {
 
   it('forces a redeploy of the same content on workflow_dispatch', () => {
     const result = reconcile(
-      input(plan([planned('a', 'deploy')], { eventName: 'workflow_dispatch' }), [live('a', { tag: 'ctx-a-new' })], {
-        forced: new Set(['a']),
-      }),
+      input(
+        plan([planned('a', 'deploy')], { eventName: 'workflow_dispatch' }),
+        [live('a', { tag: 'ctx-a-new' })],
+        {
+          forced: new Set(['a']),
+        },
+      ),
     );
     expect(byName(result)['a']).toEqual(['deploy', 'redeploy asked for by workflow_dispatch']);
   });
