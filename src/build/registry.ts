@@ -6,6 +6,7 @@
  * `repository:<name>:pull`). Credentials are only ever sent to the registry they belong to and to its
  * token realm.
  */
+import { describeError } from '../util/errors.js';
 import { createHash } from 'node:crypto';
 import { isPlainHttp, parseImageReference, type ImageReference } from './image-ref.js';
 
@@ -99,17 +100,6 @@ interface CachedAuth {
   expiresAt: number;
 }
 
-function describeCause(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause && typeof cause === 'object') {
-    const code = (cause as { code?: unknown }).code;
-    const message = (cause as { message?: unknown }).message;
-    if (typeof message === 'string' && message !== '') return message;
-    if (typeof code === 'string') return code;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
 export class RegistryClient {
   private readonly credentials: Record<string, RegistryCredentials>;
   private readonly insecure: readonly string[];
@@ -199,7 +189,7 @@ export class RegistryClient {
       }
       throw new RegistryError(
         'unreachable',
-        `Registry ${ref.registry} is unreachable at ${new URL(url).origin}: ${describeCause(error)}.`,
+        `Registry ${ref.registry} is unreachable at ${new URL(url).origin}: ${describeError(error)}.`,
       );
     }
   }

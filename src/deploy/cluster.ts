@@ -4,7 +4,7 @@
 import type { FunctionSpec } from '../plan/types.js';
 import type { KubeConnection } from '../kube/connection.js';
 import type { CollectionWatch, WatchStats } from '../kube/watch.js';
-import { UserError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
 import { ApplyConflictError, KnativeApi, KNATIVE_SERVICES } from './knative-api.js';
 import {
   explainFailure,
@@ -182,7 +182,7 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
         address = await api.loadBalancerAddress(ingressService.namespace, ingressService.name);
       } catch (error) {
         warn(
-          `Cannot read the ingress address from Service ${where} (input ingress-service): ${error instanceof Error ? error.message : String(error)} The curl examples use the URL only; set input ingress-address instead, or bind the Role faas-deploy-ingress of docs/rbac.yaml.`,
+          `Cannot read the ingress address from Service ${where} (input ingress-service): ${describeError(error)} The curl examples use the URL only; set input ingress-address instead, or bind the Role faas-deploy-ingress of docs/rbac.yaml.`,
         );
         return undefined;
       }
@@ -272,7 +272,7 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
         revision = await api.getRevision(revisionName, signal);
       } catch (error) {
         // Details only: a Role without revisions get still gets the Service's own reason.
-        debug(`Revision ${revisionName}: ${error instanceof Error ? error.message : String(error)}`);
+        debug(`Revision ${revisionName}: ${describeError(error)}`);
       }
     }
     const detail = explainFailure(

@@ -4,6 +4,7 @@
 // supplies the credentials (tokens, client certificates, exec plugins, in-cluster) per request; the
 // requests themselves are ours so that every status code, header and stream event stays visible.
 // The deploy stage and the Tekton builder share one instance (src/kube/index.ts).
+import { describeError } from '../util/errors.js';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -250,7 +251,7 @@ export class KubeHttp {
       this.retries++;
       this.log(
         `${request.method} ${request.path.split('?')[0] ?? ''}: ${
-          'response' in outcome ? `HTTP ${outcome.response.status}` : describe(outcome.error)
+          'response' in outcome ? `HTTP ${outcome.response.status}` : describeError(outcome.error)
         }; retry ${attempt} of ${attempts - 1} in ${Math.round(delay)} ms`,
       );
       await sleep(delay, request.signal);
@@ -352,12 +353,4 @@ export class KubeHttp {
   close(): void {
     this.agent?.destroy();
   }
-}
-
-export function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { load } from 'js-yaml';
-import { UserError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
 
 /** Keys of a kubeconfig user whose values are credentials. */
 const SECRET_USER_KEYS = ['token', 'password', 'client-key-data'];
@@ -139,9 +139,7 @@ export async function loadKubeConfig(options: KubeconfigSource): Promise<LoadedK
       kc.loadFromFile(file.path);
     } catch (error) {
       await file.remove();
-      throw new UserError(
-        `Input "kubeconfig" could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new UserError(`Input "kubeconfig" could not be loaded: ${describeError(error)}`);
     }
     return { kc, file, source: 'input "kubeconfig"' };
   }

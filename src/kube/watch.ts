@@ -5,8 +5,8 @@
 // and bookmarks) whenever it ends — the server's timeoutSeconds, a dropped connection, an idle stream —
 // and the collection is listed again when the server answers 410 Gone (that resourceVersion has been
 // compacted away).
+import { describeError } from '../util/errors.js';
 import type { KubeHttp, StreamEnd } from './http.js';
-import { describe } from './http.js';
 
 /** What the watch needs of an object. */
 export interface WatchedObject {
@@ -239,7 +239,7 @@ function endText(end: StreamEnd): string {
     case 'aborted':
       return 'aborted';
     case 'error':
-      return describe(end.error);
+      return describeError(end.error);
     case 'http':
       return `HTTP ${end.status}`;
   }

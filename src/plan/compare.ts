@@ -1,3 +1,4 @@
+import { describeError } from '../util/errors.js';
 import type { ChangedFile, ChangeStatus } from './git.js';
 
 /**
@@ -69,7 +70,7 @@ export function compareClient(owner: string, repo: string, call: CompareCall): C
             };
       } catch (error) {
         const status = (error as { status?: number }).status;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = describeError(error);
         return { ok: false, why: `GitHub's compare API answered ${status ?? 'with an error'}: ${message}` };
       }
     },

@@ -9,9 +9,18 @@ export class UserError extends Error {
   }
 }
 
-/** Renders any thrown value as text, never dropping a non-Error throw. */
+/**
+ * Renders any thrown value as text, never dropping a non-Error throw: a system error with its code
+ * (ECONNRESET, …), and fetch's "fetch failed" by its cause (ECONNREFUSED, a certificate error).
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) {
+    if (error.message === 'fetch failed' && error.cause !== undefined) return describeError(error.cause);
+    const code = (error as NodeJS.ErrnoException).code;
+    return typeof code === 'string' && !error.message.includes(code)
+      ? `${code}: ${error.message}`
+      : error.message;
+  }
   if (typeof error === 'string') return error;
   try {
     return JSON.stringify(error);
