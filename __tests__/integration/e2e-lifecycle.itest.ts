@@ -363,12 +363,15 @@ describe.each(['kaniko', 'tekton'] as const)(
       const { result, list, fns } = await step('pull_request', payload, featureSha, `refs/pull/${pr}/merge`);
       expect(list.map((fn) => [fn.service, fn.action, fn.status])).toEqual([
         [preview(go), 'skip', 'skipped'],
-        [preview(node), 'preview', 'ready'],
+        [preview(node), 'skip', 'skipped'],
         [preview(python), 'preview', 'ready'],
       ]);
-      // Node's content did not change since the last run: same image, no build.
-      expect(fns.get(node)?.built).toBe(false);
-      expect(fns.get(node)?.image).toBe(previewImages.get(node));
+      // Node's preview already runs this content: no build, no apply, the same image.
+      expect(fns.get(node)?.reason).toBe('the Service already runs this content');
+      expect(result.stdout).not.toContain(`::group::${builder}: ${node} → `);
+      expect((await service(preview(node)))?.spec.template.spec.containers[0]?.image).toBe(
+        previewImages.get(node),
+      );
       expect(fns.get(python)?.built).toBe(true);
       previewImages.set(python, fns.get(python)?.image ?? '');
       await expectService(preview(python), python, previewImages.get(python) ?? '', featureSha, pr);
