@@ -205,7 +205,9 @@ describe('a registry with token authentication (docker-registry 2.8, auth: token
         ),
       ).toBe(true);
       expect(
-        tokenRequests.some((t) => t.granted && t.scopes.some((s) => s.startsWith('repository:team/cache:'))),
+        tokenRequests.some(
+          (t) => t.granted && t.scopes.some((s) => s.startsWith('repository:team/build.cache:')),
+        ),
       ).toBe(true);
       for (const secret of secretForms(USER, PASSWORD, host)) expect(log.text()).not.toContain(secret);
     } finally {

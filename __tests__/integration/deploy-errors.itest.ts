@@ -160,7 +160,10 @@ describe('403 with the least-privilege identity', () => {
         waitTimeoutSeconds: 60,
       });
       expect(ok).toMatchObject({ status: 'ready' });
-      for (const attempt of [() => cluster.deleteService(name), () => cluster.deletePreviews(77)]) {
+      for (const attempt of [
+        () => cluster.deleteService(name, { kind: 'preview', pullRequest: 77 }),
+        () => cluster.deletePreviews(77),
+      ]) {
         const error = await attempt().then(
           () => undefined,
           (e: unknown) => e,

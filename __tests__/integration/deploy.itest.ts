@@ -303,7 +303,7 @@ describe('previews and cleanup with the least-privilege identity', () => {
     const refused = await cluster.deleteService(foreign);
     expect(refused).toMatchObject({
       deleted: false,
-      reason: expect.stringMatching(/not labelled app.kubernetes.io\/managed-by=faas-deploy/) as unknown,
+      reason: expect.stringMatching(/not labelled as a Service of repository octo-org\/functions/) as unknown,
     });
     expect((await readService(foreign))?.metadata.name).toBe(foreign);
   });

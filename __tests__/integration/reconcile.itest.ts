@@ -421,7 +421,9 @@ describe('two repositories in one namespace', () => {
     const bad = x.repo.commit('a function named like a preview', pyFunction('foo-pr-7', 'x'));
     const result = await x.push(before, bad);
     expect(result.result.code).toBe(1);
-    expect(result.result.stdout).toMatch(/::error [^\n]*file=functions\/foo-pr-7[^\n]*::[^\n]*ends in -pr-<N>/);
+    expect(result.result.stdout).toMatch(
+      /::error [^\n]*file=functions\/foo-pr-7[^\n]*::[^\n]*ends in -pr-<N>/,
+    );
     expect(await service('foo-pr-7')).toBeUndefined();
     x.repo.git('reset', '--quiet', '--hard', before);
   });

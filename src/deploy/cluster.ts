@@ -317,7 +317,7 @@ function clusterOn(kube: KubeConnection, options: ClusterOptions): Cluster {
     const live = await api.getService(name);
     if (!live) return { service: name, deleted: false, reason: 'absent' };
     if (!isOwnedBy(liveServiceInfo(live.metadata), repository, role)) {
-      const reason = `not deleted: it is not labelled as ${role.kind === 'preview' ? `a preview of pull request #${role.pullRequest}` : 'a Service'} of repository ${repository} (${MANAGED_BY_LABEL}=${MANAGED_BY} and ${ownedSelector(repository, role)})`;
+      const reason = `not deleted: it is not labelled as ${role.kind === 'preview' ? `a preview of pull request #${role.pullRequest}` : 'a Service'} of repository ${repository} (${ownedSelector(repository, role)})`;
       warn(`Service "${name}": ${reason}`);
       return { service: name, deleted: false, reason };
     }
