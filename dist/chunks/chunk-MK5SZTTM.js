@@ -1,2 +1,0 @@
-import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);
-var m={ms:.001,s:1,m:60,h:3600};function d(u){let e=u.trim();if(/^\d+(\.\d+)?$/.test(e))return Number(e);let n=/(\d+(?:\.\d+)?)(ms|s|m|h)/gy,r=0,s=0;for(let t=n.exec(e);t;t=n.exec(e))r+=Number(t[1])*(m[t[2]??""]??Number.NaN),s=n.lastIndex;if(!(s===0||s!==e.length||!Number.isFinite(r)))return r}export{d as a};

@@ -1,0 +1,3 @@
+import { createRequire as __faasCreateRequire } from 'node:module'; const require = __faasCreateRequire(import.meta.url);
+import{a as r}from"./chunk-CGRATC7G.js";var d={ms:.001,s:1,m:60,h:3600,d:86400};function f(e){let t=e.trim();if(/^\d+(\.\d+)?$/.test(t))return Number(t);let i=/(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy,s=0,u=0;for(let n=i.exec(t);n;n=i.exec(t))s+=Number(n[1])*(d[n[2]??""]??Number.NaN),u=i.lastIndex;if(!(u===0||u!==t.length||!Number.isFinite(s)))return s}r(f,"parseDurationSeconds");function o(e){return`${e.line?`${e.file}:${e.line}${e.column?`:${e.column}`:""}`:e.file}: ${e.field?`field "${e.field}" `:""}${e.message}`}r(o,"formatProblem");export{f as a,o as b};
+//# sourceMappingURL=chunk-SAQZCIMP.js.map
