@@ -30,7 +30,11 @@ export async function ensureCommit(sources: ChangeSources, sha: string): Promise
 }
 
 /** The merge base of two commits, deepening a shallow clone as far as needed. */
-export async function findMergeBase(sources: ChangeSources, a: string, b: string): Promise<string | undefined> {
+export async function findMergeBase(
+  sources: ChangeSources,
+  a: string,
+  b: string,
+): Promise<string | undefined> {
   const { git, remote } = sources;
   const found = await git.mergeBase(a, b);
   if (found || !remote || !(await git.isShallow())) return found;

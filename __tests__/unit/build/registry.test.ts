@@ -11,7 +11,12 @@ import {
   parseImageReference,
   registryHost,
 } from '../../../src/build/image-ref.js';
-import { MANIFEST_ACCEPT, parseChallenges, RegistryClient, RegistryError } from '../../../src/build/registry.js';
+import {
+  MANIFEST_ACCEPT,
+  parseChallenges,
+  RegistryClient,
+  RegistryError,
+} from '../../../src/build/registry.js';
 
 const servers: Server[] = [];
 afterEach(async () => {

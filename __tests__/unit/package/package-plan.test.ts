@@ -16,7 +16,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBuildContext } from '../../../src/package/build-context.js';
 import { contentTag } from '../../../src/package/content-tag.js';
-import { FUNCTION_DIR, packageFunction, TEMPLATE_DIR, writeBuildContext } from '../../../src/package/index.js';
+import {
+  FUNCTION_DIR,
+  packageFunction,
+  TEMPLATE_DIR,
+  writeBuildContext,
+} from '../../../src/package/index.js';
 import { renderDockerfile, requestTimeouts, SHUTDOWN_GRACE } from '../../../src/package/render-dockerfile.js';
 import { fillTemplate, loadTemplate, TEMPLATE_VERSION } from '../../../src/package/template.js';
 import { DEFAULT_BASE_IMAGES, resolveBaseImages } from '../../../src/package/base-images.js';

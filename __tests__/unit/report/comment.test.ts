@@ -5,7 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readEventInfo } from '../../../src/plan/event.ts';
-import { renderComment, commentRows, isReportComment, MAX_COMMENT_LENGTH } from '../../../src/report/comment.ts';
+import {
+  renderComment,
+  commentRows,
+  isReportComment,
+  MAX_COMMENT_LENGTH,
+} from '../../../src/report/comment.ts';
 import { forkNotice } from '../../../src/report/fork.ts';
 import {
   codeBlock,
