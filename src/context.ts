@@ -73,6 +73,13 @@ export function workspaceRoot(env: NodeJS.ProcessEnv): string {
   return env['GITHUB_WORKSPACE'] || process.cwd();
 }
 
+/** GitHub's compare API for the event's repository, when there is a token to ask it with. */
+export function compareFor(inputs: Inputs, event: EventInfo): CompareClient | undefined {
+  return event.repository && inputs.githubToken
+    ? githubCompare(event.repository.owner, event.repository.name, inputs.githubToken)
+    : undefined;
+}
+
 /** GitHub's compare API through @actions/github, loaded only if the plan needs it. */
 function githubCompare(owner: string, repo: string, token: string): CompareClient {
   return compareClient(owner, repo, async (request) => {
@@ -88,15 +95,14 @@ export function planSettings(inputs: Inputs): PlanRequest['settings'] {
 
 /** The plan stage's request: the checkout, the inputs that shape the plan, the event, git. */
 export function planRequest(inputs: Inputs, event: EventInfo, repoRoot: string): PlanRequest {
+  const compare = compareFor(inputs, event);
   return {
     repoRoot,
     settings: planSettings(inputs),
     defaultWatchdog: inputs.watchdog,
     event,
     runner: processRunner,
-    ...(event.repository && inputs.githubToken
-      ? { compare: githubCompare(event.repository.owner, event.repository.name, inputs.githubToken) }
-      : {}),
+    ...(compare ? { compare } : {}),
   };
 }
 
@@ -228,7 +234,14 @@ export function clusterOptions(
 /** The build stage's settings: the build inputs, the run's temp dir and id, the cluster for Tekton. */
 export function buildSettings(
   inputs: Inputs,
-  run: { tempDir: string; runId: string; kube: KubeConnection; registry: string; namespace: string },
+  run: {
+    tempDir: string;
+    runId: string;
+    kube: KubeConnection;
+    registry: string;
+    namespace: string;
+    repository?: string;
+  },
 ): BuildSettings {
   return {
     builder: inputs.builder,
@@ -243,6 +256,7 @@ export function buildSettings(
     tempDir: run.tempDir,
     runId: run.runId,
     kube: run.kube,
+    ...(run.repository ? { repository: run.repository } : {}),
   };
 }
 

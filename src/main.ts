@@ -5,6 +5,7 @@ import {
   cancelOnSignals,
   clusterOptions,
   commentApi,
+  compareFor,
   createRunTempDir,
   executeOptions,
   imagePrefix,
@@ -155,12 +156,20 @@ async function buildAndDeploy(
           planned,
           {
             cluster,
-            newerCommits: async (commit, candidates) =>
-              newerCommits(
-                { git, ...((await git.hasRemote('origin')) ? { remote: 'origin' } : {}) },
+            newerCommits: async (commit, candidates) => {
+              const compare = compareFor(inputs, event);
+              return newerCommits(
+                {
+                  git,
+                  ...((await git.hasRemote('origin')) ? { remote: 'origin' } : {}),
+                  ...(compare
+                    ? { relation: (base: string, head: string) => compare.relation(base, head) }
+                    : {}),
+                },
                 commit,
                 candidates,
-              ),
+              );
+            },
           },
           {
             repository: run.repository,

@@ -46,6 +46,8 @@ export type BuildSettings = Pick<
   dockerEnv?: NodeJS.ProcessEnv;
   tempDir?: string;
   runId?: string;
+  /** `owner/repo` of the run, for the ownership labels of what the Tekton builder creates. */
+  repository?: string;
   stepLogs?: StepLogReader;
 };
 
@@ -86,6 +88,7 @@ export function createBuilder(settings: BuildSettings): Builder {
       kube: settings.kube,
       namespace: settings.namespace,
       ...(settings.runId ? { runId: settings.runId } : {}),
+      ...(settings.repository ? { repository: settings.repository } : {}),
       ...(settings.registrySecret ? { registrySecret: settings.registrySecret } : {}),
       ...(settings.tektonServiceAccount ? { serviceAccount: settings.tektonServiceAccount } : {}),
       ...(settings.tektonTask ? { taskRef: settings.tektonTask } : {}),

@@ -8,6 +8,7 @@
  * CONTEXT_PART_BYTES; a larger tarball is split over several ConfigMaps (projected into one
  * workspace) and a first step joins the parts; above MAX_CONTEXT_PARTS the build is refused.
  */
+import { ownerMetadata } from '../kube/ownership.js';
 import { DEFAULT_KANIKO_IMAGE } from '../inputs.js';
 import { ApiNotInstalledError } from '../kube/errors.js';
 import type { ResourceType } from '../kube/resources.js';
@@ -207,6 +208,8 @@ export interface TaskRunOptions {
   timeoutSeconds: number;
   /** Name of an installed Task to reference instead of embedding the spec. */
   taskRef?: string;
+  /** `owner/repo` of the run, for the ownership labels and annotation. */
+  repository?: string;
 }
 
 /** The labels of every object one build creates: the TaskRun, its ConfigMaps and its Secret. */
@@ -215,8 +218,11 @@ export function labels(options: {
   contentTag: string;
   build: string;
   runId: string;
+  /** `owner/repo` of the run: the ownership labels every object faas-deploy creates carries. */
+  repository?: string;
 }): Record<string, string> {
   return {
+    ...(options.repository ? ownerMetadata(options.repository, { kind: 'deploy' }).labels : {}),
     [LABELS.managedBy]: 'faas-deploy',
     [LABELS.function]: options.functionName,
     [LABELS.contentTag]: options.contentTag,
@@ -267,7 +273,11 @@ export function taskRun(options: TaskRunOptions): Record<string, unknown> {
         contentTag: options.contentTag,
         build: options.name,
         runId: options.runId,
+        ...(options.repository ? { repository: options.repository } : {}),
       }),
+      ...(options.repository
+        ? { annotations: ownerMetadata(options.repository, { kind: 'deploy' }).annotations }
+        : {}),
     },
     spec: {
       ...(options.taskRef

@@ -4,6 +4,7 @@
  * (spec.status: TaskRunCancelled) when the action is cancelled or the build outlives its timeout,
  * and deletes what it created. Every request goes through the connection main opened (src/kube).
  */
+import { ownerMetadata } from '../kube/ownership.js';
 import { randomBytes } from 'node:crypto';
 import type { KubeConnection } from '../kube/connection.js';
 import { apiError } from '../kube/errors.js';
@@ -60,6 +61,8 @@ export interface TektonBuilderOptions {
   namespace: string;
   /** Value of the run label (RUN_LABEL) on everything the builder creates (default: a random id). */
   runId?: string;
+  /** `owner/repo` of the run: the ownership labels and annotation on everything it creates. */
+  repository?: string;
   kanikoImage: string;
   /** The input registry prefix (for the cache repository). */
   registry: string;
@@ -175,7 +178,11 @@ export class TektonBuilder implements Builder {
       contentTag: request.tag,
       build: name,
       runId: this.options.runId,
+      ...(this.options.repository ? { repository: this.options.repository } : {}),
     });
+    const annotations = this.options.repository
+      ? ownerMetadata(this.options.repository, { kind: 'deploy' }).annotations
+      : {};
     try {
       const keys = partKeys(parts.length);
       const configMaps = parts.map((_, i) =>
@@ -185,7 +192,7 @@ export class TektonBuilder implements Builder {
         await this.resources.create(CONFIG_MAPS, {
           apiVersion: 'v1',
           kind: 'ConfigMap',
-          metadata: { name: configMaps[i], namespace: ns, labels: labelSet },
+          metadata: { name: configMaps[i], namespace: ns, labels: labelSet, annotations },
           binaryData: { [keys[i] ?? '']: part.toString('base64') },
         });
         created.push({ type: CONFIG_MAPS, name: configMaps[i] ?? '' });
@@ -200,7 +207,7 @@ export class TektonBuilder implements Builder {
           apiVersion: 'v1',
           kind: 'Secret',
           type: 'kubernetes.io/dockerconfigjson',
-          metadata: { name: secret, namespace: ns, labels: labelSet },
+          metadata: { name: secret, namespace: ns, labels: labelSet, annotations },
           data: { '.dockerconfigjson': Buffer.from(json).toString('base64') },
         });
         created.push({ type: SECRETS, name: secret });
@@ -212,6 +219,7 @@ export class TektonBuilder implements Builder {
         functionName: request.name,
         contentTag: request.tag,
         runId: this.options.runId,
+        ...(this.options.repository ? { repository: this.options.repository } : {}),
         image: request.image,
         dockerfilePath: request.dockerfilePath,
         kanikoImage: this.options.kanikoImage,

@@ -22,7 +22,7 @@ import {
   PR_LABEL,
   type LiveServiceInfo,
   type Role,
-} from './ownership.js';
+} from '../kube/ownership.js';
 import { renderService, VISIBILITY_LABEL } from './render-service.js';
 
 export interface ClusterOptions {

@@ -11,9 +11,9 @@ import {
   PR_LABEL,
   RUN_URL_ANNOTATION,
   ownerMetadata,
-} from './ownership.js';
+} from '../kube/ownership.js';
 
-export { MANAGED_BY, MANAGED_BY_LABEL, PR_LABEL } from './ownership.js';
+export { MANAGED_BY, MANAGED_BY_LABEL, PR_LABEL } from '../kube/ownership.js';
 export const VISIBILITY_LABEL = 'networking.knative.dev/visibility';
 
 export interface ServiceTarget {

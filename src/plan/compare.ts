@@ -7,6 +7,11 @@ import type { ChangedFile, ChangeStatus } from './git.js';
  */
 export interface CompareClient {
   compare(base: string, head: string): Promise<CompareResult>;
+  /**
+   * How `head` relates to `base` (GitHub's `status`: ahead, behind, identical, diverged), or
+   * undefined when the API cannot say. `ahead` means head descends from base.
+   */
+  relation(base: string, head: string): Promise<string | undefined>;
 }
 
 export type CompareResult =
@@ -50,7 +55,9 @@ export type CompareRequest = {
 };
 
 /** The one call this needs, so a test can hand a real client pointed at a local server. */
-export type CompareCall = (request: CompareRequest) => Promise<{ data: { files?: CompareFile[] } }>;
+export type CompareCall = (
+  request: CompareRequest,
+) => Promise<{ data: { files?: CompareFile[]; status?: string } }>;
 
 export function compareClient(owner: string, repo: string, call: CompareCall): CompareClient {
   return {
@@ -72,6 +79,14 @@ export function compareClient(owner: string, repo: string, call: CompareCall): C
         const status = (error as { status?: number }).status;
         const message = describeError(error);
         return { ok: false, why: `GitHub's compare API answered ${status ?? 'with an error'}: ${message}` };
+      }
+    },
+    async relation(base, head) {
+      try {
+        const { data } = await call({ owner, repo, basehead: `${base}...${head}`, per_page: 1, page: 1 });
+        return data.status;
+      } catch {
+        return undefined;
       }
     },
   };

@@ -2,7 +2,7 @@
 // Services the cluster has, and which recorded commits are newer than the run's, in; for every
 // function what this run does with it and why, out (README, "How a run converges the cluster").
 import type { Plan, PlannedFunction } from '../plan/types.js';
-import { describeOwner, isOwnedBy, type LiveServiceInfo, type Role } from '../deploy/ownership.js';
+import { describeOwner, isOwnedBy, type LiveServiceInfo, type Role } from '../kube/ownership.js';
 
 /** Why a function is deployed, skipped or deleted; the report shows the text of each. */
 export type Cause =

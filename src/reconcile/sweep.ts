@@ -1,7 +1,7 @@
 // `mode: sweep` (a scheduled workflow): the previews of pull requests that closed while no workflow
 // ran, and previews older than input `preview-ttl`, are deleted. Pure: the previews this
 // repository owns, what GitHub says of each pull request and the clock in; the deletions out.
-import type { LiveServiceInfo } from '../deploy/ownership.js';
+import type { LiveServiceInfo } from '../kube/ownership.js';
 
 export type PullRequestState = 'open' | 'closed' | 'unknown';
 

@@ -132,6 +132,22 @@ describe('TaskRun', () => {
     ]);
   });
 
+  it('labels and annotates the TaskRun with the repository that owns it', () => {
+    const run = taskRun({ ...base, contextConfigMaps: ['c'], repository: 'Octo-Org/Functions' }) as {
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    };
+    expect(run.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'faas-deploy',
+      'faas-deploy.dev/repository': 'octo-org.functions',
+    });
+    expect(run.metadata.annotations).toEqual({ 'faas-deploy.dev/repository': 'Octo-Org/Functions' });
+    expect(
+      (taskRun({ ...base, contextConfigMaps: ['c'] }) as { metadata: Record<string, unknown> }).metadata[
+        'annotations'
+      ],
+    ).toBeUndefined();
+  });
+
   it('references an installed Task by name instead of embedding it', () => {
     const spec = taskRun({ ...base, contextConfigMaps: ['c'], taskRef: 'faas-deploy-kaniko' })[
       'spec'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { functionSpec } from '../../../test/support/function-spec.ts';
 import { commitsToCompare, reconcile, type ReconcileInput } from '../../../src/reconcile/decide.js';
-import { liveServiceInfo, ownerMetadata, type LiveServiceInfo } from '../../../src/deploy/ownership.js';
+import { liveServiceInfo, ownerMetadata, type LiveServiceInfo } from '../../../src/kube/ownership.js';
 import type { FunctionSpec, Plan, PlannedFunction } from '../../../src/plan/types.js';
 
 const REPO = 'acme/functions';

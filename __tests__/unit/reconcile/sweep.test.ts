@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveServiceInfo, ownerMetadata } from '../../../src/deploy/ownership.js';
+import { liveServiceInfo, ownerMetadata } from '../../../src/kube/ownership.js';
 import { sweepPreviews } from '../../../src/reconcile/sweep.js';
 
 const now = new Date('2026-12-04T12:00:00Z');
